@@ -1,0 +1,135 @@
+//! The exporter's HTTP listener (hyper on a thread of its own) and its periodic upkeep.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use super::State;
+use crate::error::ExportError;
+
+pub(crate) struct Server {
+    pub(crate) local_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub(crate) fn start(addr: SocketAddr, state: Arc<State>) -> Result<Server, ExportError> {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|source| ExportError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ExportError::Bind { addr, source })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| ExportError::Bind { addr, source })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("perf-exporter".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    loop {
+                        let stream = tokio::select! {
+                            _ = &mut stopped => break,
+                            accepted = listener.accept() => match accepted {
+                                Ok((stream, _)) => stream,
+                                Err(_) => continue,
+                            },
+                        };
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |req| {
+                                let state = state.clone();
+                                async move { Ok::<_, Infallible>(respond(&state, &req)) }
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                });
+            })?;
+        Ok(Server {
+            local_addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+fn respond(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let (status, body) = match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/metrics") | ("GET", "/") => (StatusCode::OK, state.render()),
+        ("GET", _) => (StatusCode::NOT_FOUND, "not found: scrape /metrics\n".to_owned()),
+        _ => (StatusCode::METHOD_NOT_ALLOWED, "use GET /metrics\n".to_owned()),
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A thread that runs a task at an interval until dropped.
+pub(crate) struct Periodic {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Periodic {
+    pub(crate) fn spawn(
+        name: &str,
+        every: Duration,
+        mut task: impl FnMut() + Send + 'static,
+    ) -> std::io::Result<Periodic> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || loop {
+                match stopped.recv_timeout(every) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => task(),
+                    _ => break,
+                }
+            })?;
+        Ok(Periodic {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Periodic {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! perf-core: the recording core of perf.
+//!
+//! * [`LatencyHistogram`]: lock-free, per-thread-sharded HDR-style recording, ≤ 0.78%
+//!   relative error from 1 ns to 73 minutes.
+//! * [`LatencySummary`]: count, min, max, mean, stddev, p50…p999.
+//! * [`Registry`] and [`summary`] / [`report`]: read back what was recorded, by name.
+//! * [`time`]: a scope timer; [`callsite`]: what `#[timed]` generates.
+//! * [`export`]: Prometheus exposition of perf's histograms and the `metrics` facade.
+//! * [`slow`]: rate-limited `tracing` WARNs for slow calls; [`clock`]: injectable clock.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! {
+//!     let _t = perf_core::time("handle_request");
+//!     std::thread::sleep(Duration::from_millis(1));
+//! }
+//! let s = perf_core::summary("handle_request").unwrap();
+//! assert_eq!(s.count, 1);
+//! assert!(s.p50 >= Duration::from_millis(1));
+//! println!("{}", perf_core::report());
+//! ```
+#![warn(missing_docs)]
+
+pub mod callsite;
+pub mod cardinality;
+pub mod clock;
+mod error;
+pub mod export;
+mod histogram;
+mod registry;
+mod report;
+pub mod slow;
+mod summary;
+mod timer;
+
+pub use error::{ExportError, NameError};
+pub use histogram::{LatencyHistogram, Snapshot, MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
+pub use registry::{Registry, Series};
+pub use report::{Report, ReportRow};
+pub use summary::{format_duration, LatencySummary};
+pub use timer::{time, ScopeTimer};
+
+/// The summary of everything recorded under `name` in the global registry, every label set
+/// merged (all outcomes of a `#[timed]` function). `None` if nothing was recorded.
+///
+/// ```
+/// assert!(perf_core::summary("never_called").is_none());
+/// ```
+pub fn summary(name: &str) -> Option<LatencySummary> {
+    Registry::global().summary(name)
+}
+
+/// The summary of the series named `name` whose labels include `labels`.
+///
+/// ```
+/// let _ = perf_core::summary_with("checkout", &[("result", "error")]);
+/// ```
+pub fn summary_with(name: &str, labels: &[(&str, &str)]) -> Option<LatencySummary> {
+    Registry::global().summary_with(name, labels)
+}
+
+/// The profile table of the global registry: every name, slowest total first.
+///
+/// ```
+/// println!("{}", perf_core::report());
+/// ```
+pub fn report() -> Report {
+    Registry::global().report()
+}
+
+/// The global registry's histogram `name` with `labels`, created on first use.
+///
+/// ```
+/// let h = perf_core::histogram("queue_wait_seconds", &[("queue", "emails")]).unwrap();
+/// h.record_nanos(1_500);
+/// ```
+pub fn histogram(
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Result<std::sync::Arc<LatencyHistogram>, NameError> {
+    Registry::global().histogram(name, labels)
+}
+
+/// What generated code (`#[timed]`, `#[llm_call]`) names. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::callsite::{Callsite, Guard, Outcome};
+    pub use tracing;
+
+    /// Starts timing one call of `callsite`.
+    #[inline(always)]
+    pub fn start(callsite: &'static Callsite) -> Guard {
+        callsite.start()
+    }
+}

@@ -1,0 +1,230 @@
+//! The registry: every named histogram, with its labels, readable back by name.
+//!
+//! `#[timed]` callsites and [`time`](crate::time) register into the global registry; a
+//! [`Registry::new`] is a local one that a test owns.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use crate::cardinality::LabelGuard;
+use crate::error::{check_label_key, check_metric_name, NameError};
+use crate::histogram::{LatencyHistogram, Snapshot};
+use crate::report::Report;
+use crate::summary::LatencySummary;
+
+/// A label: key and value.
+pub type Label = (Cow<'static, str>, Cow<'static, str>);
+
+/// Where a series' samples live.
+#[derive(Clone)]
+pub(crate) enum Source {
+    Static(&'static LatencyHistogram),
+    Owned(Arc<LatencyHistogram>),
+}
+
+impl Source {
+    pub(crate) fn histogram(&self) -> &LatencyHistogram {
+        match self {
+            Source::Static(h) => h,
+            Source::Owned(h) => h,
+        }
+    }
+}
+
+/// One histogram in a registry: the name it is read back by, the Prometheus family it is
+/// exported as, its labels.
+#[derive(Clone)]
+pub struct Series {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) family: Family,
+    pub(crate) labels: Vec<Label>,
+    pub(crate) source: Source,
+    pub(crate) buckets: Option<&'static [f64]>,
+}
+
+/// How a series is exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Family {
+    /// `function_calls_duration_seconds` + `function_calls_total`, labels
+    /// `function`, `module`, `result` (autometrics-compatible).
+    FunctionCalls,
+    /// A histogram the user named (`Registry::histogram`), exported under its own name.
+    Named,
+}
+
+impl Series {
+    /// The name it is read back by (a function's name for `#[timed]`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its labels.
+    pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.labels.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// The value of label `key`, if it has one.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Its histogram.
+    pub fn histogram(&self) -> &LatencyHistogram {
+        self.source.histogram()
+    }
+
+    fn matches(&self, labels: &[(&str, &str)]) -> bool {
+        labels.iter().all(|(k, v)| self.label(k) == Some(*v))
+    }
+}
+
+/// A set of named latency histograms with labels.
+///
+/// ```
+/// use std::time::Duration;
+/// use perf_core::Registry;
+///
+/// let registry = Registry::new();
+/// let h = registry.histogram("db_query", &[("table", "users")]).unwrap();
+/// h.record(Duration::from_millis(3));
+/// assert_eq!(registry.summary("db_query").unwrap().count, 1);
+/// assert!(registry.summary_with("db_query", &[("table", "orders")]).is_none());
+/// ```
+pub struct Registry {
+    series: Mutex<Vec<Series>>,
+    named: Mutex<BTreeMap<(String, Vec<(String, String)>), Arc<LatencyHistogram>>>,
+    guard: std::sync::OnceLock<LabelGuard>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("series", &self.series().len())
+            .finish()
+    }
+}
+
+static GLOBAL: Registry = Registry::new();
+
+impl Registry {
+    /// An empty registry (for tests, or a component that keeps its own).
+    pub const fn new() -> Self {
+        Registry {
+            series: Mutex::new(Vec::new()),
+            named: Mutex::new(BTreeMap::new()),
+            guard: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The process-wide registry that `#[timed]`, [`time`](crate::time) and the exporter use.
+    pub fn global() -> &'static Registry {
+        &GLOBAL
+    }
+
+    /// The cardinality guard of this registry's label values.
+    pub fn label_guard(&self) -> &LabelGuard {
+        self.guard.get_or_init(LabelGuard::default)
+    }
+
+    pub(crate) fn push(&self, series: Series) {
+        self.series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(series);
+    }
+
+    /// A copy of every series.
+    pub fn series(&self) -> Vec<Series> {
+        self.series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The histogram named `name` with these labels, created on first use. Exported to
+    /// Prometheus under `name` (so name it like a metric: `db_query_duration_seconds`).
+    /// A label past the cardinality limit gets the value `__overflow__`.
+    pub fn histogram(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<Arc<LatencyHistogram>, NameError> {
+        check_metric_name(name)?;
+        for (k, _) in labels {
+            check_label_key(k)?;
+        }
+        let guard = self.label_guard();
+        let mut labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), guard.admit(name, k, v).to_owned()))
+            .collect();
+        labels.sort();
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (name.to_owned(), labels);
+        if let Some(h) = named.get(&key) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(LatencyHistogram::new());
+        self.push(Series {
+            name: Cow::Owned(name.to_owned()),
+            family: Family::Named,
+            labels: key
+                .1
+                .iter()
+                .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
+                .collect(),
+            source: Source::Owned(h.clone()),
+            buckets: None,
+        });
+        named.insert(key, h.clone());
+        Ok(h)
+    }
+
+    /// A snapshot merging every series called `name` whose labels include `labels`, or
+    /// `None` if there is none or none has samples.
+    pub fn snapshot_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<Snapshot> {
+        let mut out: Option<Snapshot> = None;
+        for s in self
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|s| s.name == name && s.matches(labels))
+        {
+            out.get_or_insert_with(Snapshot::empty)
+                .merge(&s.histogram().snapshot());
+        }
+        out.filter(|s| s.count() > 0)
+    }
+
+    /// The summary of every series called `name` (all label sets merged: every outcome of
+    /// a function, every route of a handler).
+    pub fn summary(&self, name: &str) -> Option<LatencySummary> {
+        self.summary_with(name, &[])
+    }
+
+    /// The summary of the series called `name` whose labels include `labels`, e.g.
+    /// `[("result", "error")]`.
+    pub fn summary_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<LatencySummary> {
+        self.snapshot_with(name, labels).map(|s| s.summary())
+    }
+
+    /// The profile table of every name with samples, slowest total first.
+    pub fn report(&self) -> Report {
+        Report::from_series(&self.series())
+    }
+
+    /// Forgets every sample of every series (the series stay registered).
+    pub fn reset(&self) {
+        for s in self.series() {
+            s.histogram().reset();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The scope timer: `let _t = perf_core::time("block");` times the rest of the scope.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::clock;
+use crate::histogram::LatencyHistogram;
+use crate::registry::{Family, Registry, Series, Source};
+
+/// A named block's histograms. Leaked once per distinct name (like a `static`), so a timer
+/// holds a plain reference: no allocation and no reference count per use.
+struct Block {
+    name: &'static str,
+    ok: LatencyHistogram,
+    panic: LatencyHistogram,
+}
+
+thread_local! {
+    /// Saves the global lookup after a thread's first use of a name.
+    static CACHE: RefCell<HashMap<Box<str>, &'static Block>> = RefCell::new(HashMap::new());
+}
+
+/// Times a block under `name`, recorded into the global registry as
+/// `function_calls_duration_seconds{function="<name>", module="", result="ok"}` when the
+/// returned timer drops — `result="panic"` when it drops while unwinding.
+///
+/// ```
+/// {
+///     let _t = perf_core::time("load_config");
+///     // ... the block's work ...
+/// }
+/// assert_eq!(perf_core::summary("load_config").unwrap().count, 1);
+/// ```
+pub fn time(name: &str) -> ScopeTimer {
+    let block = CACHE.with(|c| {
+        if let Some(b) = c.borrow().get(name) {
+            return *b;
+        }
+        let b = block(name);
+        c.borrow_mut().insert(name.into(), b);
+        b
+    });
+    ScopeTimer {
+        block,
+        start: clock::now_nanos(),
+    }
+}
+
+fn block(name: &str) -> &'static Block {
+    static BLOCKS: std::sync::Mutex<Vec<&'static Block>> = std::sync::Mutex::new(Vec::new());
+    let mut blocks = BLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = blocks.iter().find(|b| b.name == name) {
+        return b;
+    }
+    let b: &'static Block = Box::leak(Box::new(Block {
+        name: Box::leak(name.into()),
+        ok: LatencyHistogram::new(),
+        panic: LatencyHistogram::new(),
+    }));
+    for (result, h) in [("ok", &b.ok), ("panic", &b.panic)] {
+        Registry::global().push(Series {
+            name: b.name.into(),
+            family: Family::FunctionCalls,
+            labels: vec![
+                ("function".into(), b.name.into()),
+                ("module".into(), "".into()),
+                ("result".into(), result.into()),
+            ],
+            source: Source::Static(h),
+            buckets: None,
+        });
+    }
+    blocks.push(b);
+    b
+}
+
+/// Records the time since [`time`] when dropped, also while unwinding from a panic.
+#[must_use = "the block is timed until this value is dropped; bind it: `let _t = ...`"]
+pub struct ScopeTimer {
+    block: &'static Block,
+    start: u64,
+}
+
+impl Drop for ScopeTimer {
+    fn drop(&mut self) {
+        let nanos = clock::now_nanos().saturating_sub(self.start);
+        if std::thread::panicking() {
+            self.block.panic.record_nanos(nanos);
+        } else {
+            self.block.ok.record_nanos(nanos);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Attribute macros of perf: `#[timed]` and `#[llm_call]`.

@@ -1,0 +1,20 @@
+//! # perf
+//!
+//! Measure and cut your application's own latency and cost, from inside the application.
+//!
+//! This facade re-exports the parts:
+//!
+//! * [`core`] (`perf-core`): latency histograms, summaries, the registry and profile
+//!   report, Prometheus export, slow-call logging.
+//! * [`async_`] (`perf-async`): finds code that blocks inside async.
+//! * [`llm`] (`perf-llm`): token usage, exact cost, budgets, stream timing.
+//!
+//! ```
+//! let _t = perf::time("startup");
+//! ```
+
+pub use perf_async as async_;
+pub use perf_core as core;
+pub use perf_llm as llm;
+
+pub use perf_core::{histogram, report, summary, summary_with, time, LatencyHistogram, LatencySummary};
