@@ -52,9 +52,7 @@ impl LabelGuard {
     /// the label has `max` other values. Warns once per (metric, key) when folding starts.
     pub fn admit<'a>(&self, metric: &str, key: &str, value: &'a str) -> &'a str {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let values = seen
-            .entry((metric.to_owned(), key.to_owned()))
-            .or_default();
+        let values = seen.entry((metric.to_owned(), key.to_owned())).or_default();
         if values.contains(value) {
             return value;
         }

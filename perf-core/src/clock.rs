@@ -35,10 +35,8 @@ pub struct ManualClock {
 impl ManualClock {
     /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
-        self.nanos.fetch_add(
-            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
-            SeqCst,
-        );
+        self.nanos
+            .fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), SeqCst);
     }
 
     /// Sets the reading, in nanoseconds.

@@ -20,7 +20,9 @@ pub enum NameError {
     #[error("invalid metric name {0:?}: use ASCII letters, digits, '_' or ':', not starting with a digit")]
     InvalidName(String),
     /// The label key has a character Prometheus does not allow.
-    #[error("invalid label key {0:?}: use ASCII letters, digits or '_', not starting with a digit")]
+    #[error(
+        "invalid label key {0:?}: use ASCII letters, digits or '_', not starting with a digit"
+    )]
     InvalidLabelKey(String),
     /// The label key is reserved (`le`, `quantile`, or starts with `__`).
     #[error("label key {0:?} is reserved by Prometheus: pick another key")]
@@ -42,7 +44,9 @@ pub enum ExportError {
     #[error("a global metrics recorder is already installed: install perf's exporter once, early in main, or use build() and your own recorder")]
     RecorderAlreadyInstalled,
     /// Bucket boundaries are empty, not finite, or not strictly increasing.
-    #[error("invalid histogram buckets {0:?}: give finite, strictly increasing upper bounds in seconds")]
+    #[error(
+        "invalid histogram buckets {0:?}: give finite, strictly increasing upper bounds in seconds"
+    )]
     InvalidBuckets(Vec<f64>),
     /// The exporter's background thread could not start.
     #[error("could not start the exporter's thread: {0}")]
@@ -109,10 +113,22 @@ mod tests {
     #[test]
     fn label_keys() {
         assert!(check_label_key("route").is_ok());
-        assert!(matches!(check_label_key("le"), Err(NameError::ReservedLabelKey(_))));
-        assert!(matches!(check_label_key("__x"), Err(NameError::ReservedLabelKey(_))));
-        assert!(matches!(check_label_key("a b"), Err(NameError::InvalidLabelKey(_))));
-        assert!(matches!(check_label_key(""), Err(NameError::InvalidLabelKey(_))));
+        assert!(matches!(
+            check_label_key("le"),
+            Err(NameError::ReservedLabelKey(_))
+        ));
+        assert!(matches!(
+            check_label_key("__x"),
+            Err(NameError::ReservedLabelKey(_))
+        ));
+        assert!(matches!(
+            check_label_key("a b"),
+            Err(NameError::InvalidLabelKey(_))
+        ));
+        assert!(matches!(
+            check_label_key(""),
+            Err(NameError::InvalidLabelKey(_))
+        ));
     }
 
     #[test]

@@ -53,7 +53,9 @@ impl BridgeBuilder {
         let periodic = Periodic::spawn("perf-bridge", self.interval, move || {
             state.forward(registry)
         })?;
-        Ok(Bridge { _periodic: periodic })
+        Ok(Bridge {
+            _periodic: periodic,
+        })
     }
 }
 

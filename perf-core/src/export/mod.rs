@@ -30,9 +30,7 @@ use metrics_util::layers::Layer;
 
 pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use layer::{CardinalityLayer, CardinalityRecorder};
-pub use text::{
-    render, RenderOptions, DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION,
-};
+pub use text::{render, RenderOptions, DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
 
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, ExportError};
@@ -45,8 +43,8 @@ pub const GEN_AI_DURATION_BUCKETS: &[f64] = &[
 ];
 /// OpenTelemetry GenAI advice: `gen_ai.client.token.usage` buckets, in tokens.
 pub const GEN_AI_TOKEN_BUCKETS: &[f64] = &[
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
-    4194304.0, 16777216.0, 67108864.0,
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
 ];
 /// OpenTelemetry GenAI advice: `gen_ai.server.time_per_output_token` buckets, in seconds.
 pub const GEN_AI_TIME_PER_CHUNK_BUCKETS: &[f64] = &[
@@ -160,7 +158,9 @@ impl PrometheusBuilder {
     /// Builds the facade recorder (wrapped in the cardinality guard) and the exporter,
     /// without installing the recorder globally: for tests with
     /// `metrics::with_local_recorder`, or to compose with other layers.
-    pub fn build(self) -> Result<(CardinalityRecorder<PrometheusRecorder>, PrometheusExporter), ExportError> {
+    pub fn build(
+        self,
+    ) -> Result<(CardinalityRecorder<PrometheusRecorder>, PrometheusExporter), ExportError> {
         let mut inner = metrics_exporter_prometheus::PrometheusBuilder::new()
             .set_buckets(&self.buckets)
             .map_err(|_| ExportError::InvalidBuckets(self.buckets.clone()))?;
@@ -185,18 +185,14 @@ impl PrometheusBuilder {
                 buckets: self.buckets,
             },
         });
-        let upkeep = Some(server::Periodic::spawn(
-            "perf-upkeep",
-            self.upkeep,
-            {
-                let state = state.clone();
-                move || {
-                    if let Some(h) = &state.handle {
-                        h.run_upkeep();
-                    }
+        let upkeep = Some(server::Periodic::spawn("perf-upkeep", self.upkeep, {
+            let state = state.clone();
+            move || {
+                if let Some(h) = &state.handle {
+                    h.run_upkeep();
                 }
-            },
-        )?);
+            }
+        })?);
         let server = match self.listen {
             Some(addr) => Some(server::Server::start(addr, state.clone())?),
             None => None,
@@ -215,7 +211,8 @@ impl PrometheusBuilder {
     /// listener if one was asked for. Fails if a global recorder is already installed.
     pub fn install(self) -> Result<PrometheusExporter, ExportError> {
         let (recorder, exporter) = self.build()?;
-        metrics::set_global_recorder(recorder).map_err(|_| ExportError::RecorderAlreadyInstalled)?;
+        metrics::set_global_recorder(recorder)
+            .map_err(|_| ExportError::RecorderAlreadyInstalled)?;
         Ok(exporter)
     }
 }

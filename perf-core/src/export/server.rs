@@ -23,8 +23,8 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(addr: SocketAddr, state: Arc<State>) -> Result<Server, ExportError> {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|source| ExportError::Bind { addr, source })?;
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|source| ExportError::Bind { addr, source })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| ExportError::Bind { addr, source })?;
@@ -74,8 +74,14 @@ impl Server {
 fn respond(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let (status, body) = match (req.method().as_str(), req.uri().path()) {
         ("GET", "/metrics") | ("GET", "/") => (StatusCode::OK, state.render()),
-        ("GET", _) => (StatusCode::NOT_FOUND, "not found: scrape /metrics\n".to_owned()),
-        _ => (StatusCode::METHOD_NOT_ALLOWED, "use GET /metrics\n".to_owned()),
+        ("GET", _) => (
+            StatusCode::NOT_FOUND,
+            "not found: scrape /metrics\n".to_owned(),
+        ),
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET /metrics\n".to_owned(),
+        ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;

@@ -8,8 +8,8 @@ use crate::registry::{Family, Registry, Series};
 /// Default bucket upper bounds (seconds) of latency histograms: autometrics' set with four
 /// finer buckets below 5 ms, so in-process calls are resolved too.
 pub const DEFAULT_LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
-    0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
+    1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// Name of the histogram family of timed functions.
@@ -168,24 +168,38 @@ mod tests {
         h.record(Duration::from_millis(3));
         h.record(Duration::from_secs(20));
         let text = render(&r, &RenderOptions::default());
-        assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"0.0001\"} 1\n"), "{text}");
+        assert!(
+            text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"0.0001\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"0.005\"} 2\n"));
         assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"10\"} 2\n"));
         assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"+Inf\"} 3\n"));
-        assert!(text.contains("x_seconds_sum{k=\"a\\\"b\"} 20.00305\n"), "{text}");
+        assert!(
+            text.contains("x_seconds_sum{k=\"a\\\"b\"} 20.00305\n"),
+            "{text}"
+        );
         assert!(text.contains("x_seconds_count{k=\"a\\\"b\"} 3\n"));
     }
 
     #[test]
     fn global_labels_come_first_and_do_not_override() {
         let r = Registry::new();
-        r.histogram("y", &[("service", "own")]).unwrap().record_nanos(1);
+        r.histogram("y", &[("service", "own")])
+            .unwrap()
+            .record_nanos(1);
         let opts = RenderOptions {
-            global_labels: vec![("service".into(), "global".into()), ("env".into(), "t".into())],
+            global_labels: vec![
+                ("service".into(), "global".into()),
+                ("env".into(), "t".into()),
+            ],
             ..Default::default()
         };
         let text = render(&r, &opts);
-        assert!(text.contains("y_count{env=\"t\",service=\"own\"} 1"), "{text}");
+        assert!(
+            text.contains("y_count{env=\"t\",service=\"own\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,62 @@
+//! Recording from many threads at once loses nothing.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use perf_core::LatencyHistogram;
+
+#[test]
+fn two_threads_record_a_million_each_and_read_back_exactly_two_million() {
+    let h = Arc::new(LatencyHistogram::new());
+    let start = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = (0..2u64)
+        .map(|t| {
+            let (h, start) = (h.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..1_000_000u64 {
+                    h.record_nanos(1 + (i + t) % 50_000);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = h.summary();
+    assert_eq!(s.count, 2_000_000);
+    assert_eq!(h.snapshot().count(), 2_000_000);
+}
+
+#[test]
+fn reads_while_writing_see_a_growing_count_and_end_exact() {
+    let h = Arc::new(LatencyHistogram::new());
+    let writer = {
+        let h = h.clone();
+        std::thread::spawn(move || {
+            for i in 0..200_000u64 {
+                h.record_nanos(i % 1000);
+            }
+        })
+    };
+    let mut last = 0;
+    while !writer.is_finished() {
+        let c = h.count();
+        assert!(c >= last, "count went back from {last} to {c}");
+        last = c;
+    }
+    writer.join().unwrap();
+    assert_eq!(h.count(), 200_000);
+}
+
+#[test]
+fn a_shard_outlives_its_thread() {
+    let h = Arc::new(LatencyHistogram::new());
+    for _ in 0..4 {
+        let h = h.clone();
+        std::thread::spawn(move || h.record(Duration::from_micros(7)))
+            .join()
+            .unwrap();
+    }
+    assert_eq!(h.count(), 4);
+}
