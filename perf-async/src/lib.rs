@@ -1,1 +1,58 @@
-//! placeholder, replaced by the crate's own issue
+//! perf-async: find code that blocks inside async — slow polls with the `file:line` where
+//! the future was wrapped, stalls reported while still stuck, and (feature `stack`, Linux)
+//! the stalled thread's stack — on stable tokio, without `tokio_unstable`.
+//!
+//! * [`FutureExt::detect_blocking`] wraps a future and times every poll; statistics go to a
+//!   [`BlockingMonitor`] (per location by default, see [`locations`]) and to the `metrics`
+//!   facade as `async_polls_total`, `async_slow_polls_total`,
+//!   `async_slow_poll_duration_seconds` and `async_stalls_total` (labels `location`, `task`).
+//! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
+//!   rate-limited `tracing` WARN ([`TracingSink`]).
+//! * [`assert_no_blocking!`] fails a test that blocks.
+//! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`](crate::runtime)
+//!   for what is and is not covered); [`RuntimeGauges`] exports tokio's runtime metrics.
+//! * [`Watchdog`] reports polls still running past their threshold.
+//!
+//! The default threshold is [`DEFAULT_THRESHOLD`] (10 ms; its documentation says why).
+//!
+//! ```
+//! use std::time::Duration;
+//! use perf_async::FutureExt;
+//!
+//! async fn handler() {
+//!     std::thread::sleep(Duration::from_millis(30)); // blocks the worker
+//! }
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! rt.block_on(handler().detect_blocking_named("handler")); // WARN: slow poll took 30ms at src/lib.rs:…
+//! let here = perf_async::locations().into_iter().find(|l| l.task == Some("handler")).unwrap();
+//! assert_eq!(here.stats.total_slow_poll_count, 1);
+//! ```
+#![warn(missing_docs)]
+
+mod assert;
+mod config;
+mod detect;
+mod error;
+mod monitor;
+mod report;
+pub mod runtime;
+mod site;
+pub mod stack;
+mod watchdog;
+
+pub use config::{default_threshold, set_default_threshold, Config, DEFAULT_THRESHOLD};
+pub use detect::{DetectBlocking, FutureExt};
+pub use error::{ConfigError, WatchdogError};
+pub use monitor::{BlockingMonitor, BlockingStats};
+pub use report::{set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink};
+pub use runtime::{block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
+pub use site::{locations, LocationStats, POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL};
+pub use stack::{Frame, Stack};
+pub use watchdog::{Watchdog, WatchdogConfig};
+
+/// What the macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::assert::{assert_no_blocking, check_no_blocking};
+}
