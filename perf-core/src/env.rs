@@ -47,7 +47,8 @@ pub fn parse_latency_scale(raw: Option<&str>) -> Result<f64, EnvError> {
         _ => Err(EnvError {
             var: LATENCY_SCALE_VAR,
             value: raw.to_owned(),
-            expected: "give a finite number greater than 0, e.g. 2 to double every threshold, or unset it",
+            expected:
+                "give a finite number greater than 0, e.g. 2 to double every threshold, or unset it",
         }),
     }
 }
@@ -102,7 +103,10 @@ pub fn baseline_mode() -> Result<BaselineMode, EnvError> {
 /// assert_eq!(resolve_baseline_dir(Some("/b"), Some("/crate")), PathBuf::from("/b"));
 /// ```
 pub fn resolve_baseline_dir(dir: Option<&str>, manifest_dir: Option<&str>) -> PathBuf {
-    match (dir.filter(|d| !d.is_empty()), manifest_dir.filter(|d| !d.is_empty())) {
+    match (
+        dir.filter(|d| !d.is_empty()),
+        manifest_dir.filter(|d| !d.is_empty()),
+    ) {
         (Some(d), _) => PathBuf::from(d),
         (None, Some(m)) => PathBuf::from(m).join("perf-baselines"),
         (None, None) => PathBuf::from("perf-baselines"),
@@ -135,7 +139,10 @@ mod tests {
 
     #[test]
     fn mode_parses_case_insensitively() {
-        assert_eq!(parse_baseline_mode(Some("UPDATE")), Ok(BaselineMode::Update));
+        assert_eq!(
+            parse_baseline_mode(Some("UPDATE")),
+            Ok(BaselineMode::Update)
+        );
         assert_eq!(parse_baseline_mode(Some("check")), Ok(BaselineMode::Check));
         let err = parse_baseline_mode(Some("rewrite")).unwrap_err();
         assert!(err.to_string().contains("use `update`"), "{err}");
@@ -143,6 +150,9 @@ mod tests {
 
     #[test]
     fn dir_falls_back() {
-        assert_eq!(resolve_baseline_dir(Some(""), None), PathBuf::from("perf-baselines"));
+        assert_eq!(
+            resolve_baseline_dir(Some(""), None),
+            PathBuf::from("perf-baselines")
+        );
     }
 }

@@ -22,14 +22,21 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod assert;
+pub mod baseline;
 pub mod callsite;
 pub mod cardinality;
 pub mod clock;
+pub mod compare;
+pub mod env;
 mod error;
 pub mod export;
+pub mod fingerprint;
 mod histogram;
+pub mod ratio;
 mod registry;
 mod report;
+pub mod sampler;
 pub mod slow;
 mod summary;
 mod timer;

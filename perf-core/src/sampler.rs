@@ -104,6 +104,11 @@ impl Sampler {
         self.samples
     }
 
+    /// The number of untimed calls this sampler makes first.
+    pub fn warmup_count(&self) -> usize {
+        self.warmup
+    }
+
     /// The clock this sampler reads.
     pub fn clock_ref(&self) -> &Clock {
         &self.clock
@@ -191,13 +196,13 @@ impl Sampler {
         let mut fut = std::pin::pin!(fut);
         // A panic inside one poll is caught like a panic in a sync call; the future is then
         // never polled again.
-        std::future::poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        std::future::poll_fn(
+            |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
                 Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
                 Ok(std::task::Poll::Ready(_)) => std::task::Poll::Ready(Ok(())),
                 Err(payload) => std::task::Poll::Ready(Err(panicked(payload))),
-            }
-        })
+            },
+        )
         .await?;
         Ok(self.clock.now_nanos().saturating_sub(start))
     }

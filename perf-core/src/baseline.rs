@@ -1,0 +1,571 @@
+//! Snapshot-style latency baselines: [`assert_no_regression!`](crate::assert_no_regression)
+//! writes `perf-baselines/<name>.json` on its first run and, on later runs, fails only when
+//! the code got measurably slower than the baseline beyond a tolerance.
+//!
+//! The decision: the ratio `median(now) / median(baseline)` with a seeded 99% bootstrap
+//! interval ([`compare`](crate::compare)); a regression is reported only when the interval's
+//! lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and "within
+//! tolerance" are excluded by the data. A baseline from another machine or build (see
+//! [`Fingerprint`]) is skipped with a note on stderr instead of failing.
+//!
+//! `PERF_BASELINE=update` rewrites baselines; `PERF_BASELINE_DIR` moves them (see
+//! [`env`](crate::env)). Files are pretty-printed JSON with a fixed key order and sorted
+//! samples, so a team can commit them and read their diffs.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::assert::summarize;
+use crate::clock::Clock;
+use crate::compare::{median_ratio, Bootstrap, CompareError, RatioEstimate};
+use crate::env::{self, BaselineMode, EnvError};
+pub use crate::fingerprint::Fingerprint;
+use crate::sampler::{SampleError, Sampler};
+use crate::{format_duration, LatencySummary};
+
+/// The baseline file format this version writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Tolerated slowdown when a check does not say: 10%.
+pub const DEFAULT_TOLERANCE: f64 = 0.10;
+
+/// The headline numbers of a baseline, in nanoseconds, for people reading the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Smallest sample.
+    pub min_ns: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// Largest sample.
+    pub max_ns: u64,
+    /// Mean.
+    pub mean_ns: u64,
+}
+
+impl From<&LatencySummary> for BaselineSummary {
+    fn from(s: &LatencySummary) -> Self {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        BaselineSummary {
+            count: s.count,
+            min_ns: ns(s.min),
+            p50_ns: ns(s.p50),
+            p90_ns: ns(s.p90),
+            p99_ns: ns(s.p99),
+            max_ns: ns(s.max),
+            mean_ns: ns(s.mean),
+        }
+    }
+}
+
+/// The content of a baseline file.
+///
+/// ```
+/// use perf_core::baseline::{Baseline, Fingerprint};
+/// let b = Baseline::new("parse_small", Fingerprint::current(), vec![30, 10, 20]);
+/// assert_eq!(b.samples_ns, vec![10, 20, 30]);
+/// let json = b.to_json();
+/// assert!(json.starts_with("{\n  \"format_version\": 1,"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// [`FORMAT_VERSION`] when written.
+    pub format_version: u32,
+    /// The baseline's name (its file stem).
+    pub name: String,
+    /// Where it was measured.
+    pub fingerprint: Fingerprint,
+    /// Headline numbers.
+    pub summary: BaselineSummary,
+    /// Every sample in nanoseconds, sorted ascending (stable diffs).
+    pub samples_ns: Vec<u64>,
+}
+
+impl Baseline {
+    /// A baseline of `samples_ns` (sorted here).
+    pub fn new(name: &str, fingerprint: Fingerprint, mut samples_ns: Vec<u64>) -> Self {
+        samples_ns.sort_unstable();
+        let summary = BaselineSummary::from(&summarize(&samples_ns));
+        Baseline {
+            format_version: FORMAT_VERSION,
+            name: name.to_owned(),
+            fingerprint,
+            summary,
+            samples_ns,
+        }
+    }
+
+    /// The file's text: pretty JSON, fields in a fixed order, trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Reads and validates a baseline file.
+    pub fn read(path: &Path) -> Result<Self, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| BaselineError::Io {
+            path: path.to_owned(),
+            error: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses a baseline file's text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, BaselineError> {
+        let corrupt = |reason: String| BaselineError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+        match value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            found => {
+                return Err(BaselineError::UnsupportedFormat {
+                    path: path.to_owned(),
+                    found: found.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                })
+            }
+        }
+        let b: Baseline =
+            serde_json::from_value(value).map_err(|e| corrupt(format!("unexpected shape: {e}")))?;
+        if b.samples_ns.is_empty() {
+            return Err(corrupt("it holds no samples".into()));
+        }
+        Ok(b)
+    }
+
+    /// Writes the file atomically (a temporary file in the same directory, then a rename),
+    /// creating the directory.
+    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+        let io = |e: std::io::Error| BaselineError::Io {
+            path: path.to_owned(),
+            error: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
+        std::fs::write(&tmp, self.to_json()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+}
+
+/// A baseline assertion could not be made, or found a regression.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BaselineError {
+    /// The name cannot be a file name.
+    #[error("invalid baseline name {0:?}: use ASCII letters, digits, '_', '-' or '.', not starting with '.'")]
+    InvalidName(String),
+    /// The tolerance is not a finite non-negative fraction.
+    #[error("invalid tolerance {0}: give a fraction ≥ 0, e.g. 0.1 for 10%")]
+    InvalidTolerance(f64),
+    /// The file could not be read or written.
+    #[error("baseline file {path}: {error}; check the path and permissions (set PERF_BASELINE_DIR to move baselines)")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: String,
+    },
+    /// The file is not a valid baseline.
+    #[error("baseline file {path} is corrupt ({reason}); delete it, or rerun with PERF_BASELINE=update to regenerate it")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file was written by another version of perf.
+    #[error("baseline file {path} has format_version {found}, this perf reads version {FORMAT_VERSION}; rerun with PERF_BASELINE=update to regenerate it")]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The version found (`none` if missing).
+        found: String,
+    },
+    /// Measuring failed.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    /// Comparing failed.
+    #[error(transparent)]
+    Compare(#[from] CompareError),
+    /// A `PERF_BASELINE*` variable is invalid.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// The code is measurably slower than its baseline.
+    #[error("{0}")]
+    Regression(Box<Regression>),
+}
+
+/// The details of a regression.
+#[derive(Clone)]
+pub struct Regression {
+    /// Baseline name.
+    pub name: String,
+    /// Baseline file.
+    pub path: PathBuf,
+    /// `median(now) / median(baseline)` with its interval.
+    pub estimate: RatioEstimate,
+    /// The tolerance.
+    pub tolerance: f64,
+    /// The baseline's samples.
+    pub baseline: LatencySummary,
+    /// This run's samples.
+    pub current: LatencySummary,
+}
+
+impl fmt::Debug for Regression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Regression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.estimate;
+        writeln!(
+            f,
+            "performance regression in `{}`: median {} now vs {} in the baseline, {:+.1}% ({:.0}% CI {:+.1}%..{:+.1}%), beyond the {:.1}% tolerance",
+            self.name,
+            format_duration(Duration::from_nanos(e.candidate_median_ns)),
+            format_duration(Duration::from_nanos(e.reference_median_ns)),
+            (e.ratio - 1.0) * 100.0,
+            e.confidence * 100.0,
+            (e.lower - 1.0) * 100.0,
+            (e.upper - 1.0) * 100.0,
+            self.tolerance * 100.0
+        )?;
+        writeln!(f, "  baseline: {}", self.baseline)?;
+        writeln!(f, "  now:      {}", self.current)?;
+        write!(
+            f,
+            "  if the slowdown is intended, accept it: PERF_BASELINE=update cargo test (rewrites {})",
+            self.path.display()
+        )
+    }
+}
+
+/// What a baseline assertion did, when it did not fail.
+#[derive(Debug, Clone)]
+pub enum BaselineOutcome {
+    /// No baseline existed; this run's samples were written.
+    Created(PathBuf),
+    /// `PERF_BASELINE=update`: the baseline was rewritten.
+    Updated(PathBuf),
+    /// Compared, and no regression beyond the tolerance.
+    Passed {
+        /// The file.
+        path: PathBuf,
+        /// `median(now) / median(baseline)` with its interval.
+        estimate: RatioEstimate,
+    },
+    /// The baseline was measured elsewhere; not compared.
+    Skipped {
+        /// The file.
+        path: PathBuf,
+        /// `field: baseline vs now` for each difference.
+        differences: Vec<String>,
+    },
+}
+
+impl fmt::Display for BaselineOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaselineOutcome::Created(p) => write!(f, "baseline created: {}", p.display()),
+            BaselineOutcome::Updated(p) => write!(f, "baseline updated: {}", p.display()),
+            BaselineOutcome::Passed { path, estimate } => {
+                write!(f, "no regression against {}: {estimate}", path.display())
+            }
+            BaselineOutcome::Skipped { path, differences } => write!(
+                f,
+                "note: baseline {} was measured on another machine or build ({}); not compared — rerun with PERF_BASELINE=update on this machine to re-baseline",
+                path.display(),
+                differences.join(", ")
+            ),
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), BaselineError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(BaselineError::InvalidName(name.to_owned()))
+    }
+}
+
+/// A baseline assertion: name, measurement, tolerance, where the file lives, and what to do
+/// with it. Unset settings come from the environment ([`env`](crate::env)).
+///
+/// ```
+/// use std::time::Duration;
+/// use perf_core::baseline::{BaselineCheck, BaselineOutcome};
+/// use perf_core::clock::Clock;
+/// use perf_core::env::BaselineMode;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let (clock, hand) = Clock::manual();
+/// let check = BaselineCheck::new("parse").dir(dir.path()).mode(BaselineMode::Check)
+///     .samples(100).warmup(0).clock(clock);
+/// let first = check.run(|| hand.advance(Duration::from_micros(10))).unwrap();
+/// assert!(matches!(first, BaselineOutcome::Created(_)));
+/// let second = check.run(|| hand.advance(Duration::from_micros(10))).unwrap();
+/// assert!(matches!(second, BaselineOutcome::Passed { .. }));
+/// assert!(check.run(|| hand.advance(Duration::from_micros(20))).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct BaselineCheck {
+    name: String,
+    sampler: Sampler,
+    tolerance: f64,
+    bootstrap: Bootstrap,
+    dir: Option<PathBuf>,
+    mode: Option<BaselineMode>,
+    fingerprint: Option<Fingerprint>,
+}
+
+impl BaselineCheck {
+    /// A check of the baseline `name` with the defaults: 1000 samples after 100 warm-up
+    /// calls, 10% tolerance, 99% interval.
+    pub fn new(name: impl Into<String>) -> Self {
+        BaselineCheck {
+            name: name.into(),
+            sampler: Sampler::new(),
+            tolerance: DEFAULT_TOLERANCE,
+            bootstrap: Bootstrap::default(),
+            dir: None,
+            mode: None,
+            fingerprint: None,
+        }
+    }
+
+    /// Timed calls.
+    pub fn samples(mut self, n: usize) -> Self {
+        self.sampler = self.sampler.samples(n);
+        self
+    }
+
+    /// Untimed calls first.
+    pub fn warmup(mut self, n: usize) -> Self {
+        self.sampler = self.sampler.warmup(n);
+        self
+    }
+
+    /// The clock to read.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.sampler = self.sampler.clock(clock);
+        self
+    }
+
+    /// Tolerated slowdown as a fraction (0.1 = 10%).
+    pub fn tolerance(mut self, fraction: f64) -> Self {
+        self.tolerance = fraction;
+        self
+    }
+
+    /// Confidence level of the interval (default 0.99).
+    pub fn confidence(mut self, level: f64) -> Self {
+        self.bootstrap.confidence = level;
+        self
+    }
+
+    /// Bootstrap seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.bootstrap.seed = seed;
+        self
+    }
+
+    /// The baseline directory, instead of `PERF_BASELINE_DIR` / `perf-baselines`.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Check or update, instead of reading `PERF_BASELINE`.
+    pub fn mode(mut self, mode: BaselineMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The fingerprint of "this machine" (tests use it to simulate another machine).
+    pub fn fingerprint(mut self, fingerprint: Fingerprint) -> Self {
+        self.fingerprint = Some(fingerprint);
+        self
+    }
+
+    /// The baseline file's path.
+    pub fn path(&self) -> PathBuf {
+        let dir = self.dir.clone().unwrap_or_else(env::baseline_dir);
+        dir.join(format!("{}.json", self.name))
+    }
+
+    /// Measures `f` and compares (or writes) the baseline.
+    pub fn run<R>(&self, f: impl FnMut() -> R) -> Result<BaselineOutcome, BaselineError> {
+        self.validate()?;
+        let samples = self.sampler.run(f)?;
+        self.check_samples(samples)
+    }
+
+    /// The async form of [`run`](Self::run).
+    pub async fn run_async<F, Fut>(&self, f: F) -> Result<BaselineOutcome, BaselineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future,
+    {
+        self.validate()?;
+        let samples = self.sampler.run_async(f).await?;
+        self.check_samples(samples)
+    }
+
+    fn validate(&self) -> Result<(), BaselineError> {
+        check_name(&self.name)?;
+        if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
+            return Err(BaselineError::InvalidTolerance(self.tolerance));
+        }
+        Ok(())
+    }
+
+    /// Compares samples already measured (in nanoseconds) with the baseline, or writes them.
+    pub fn check_samples(&self, samples_ns: Vec<u64>) -> Result<BaselineOutcome, BaselineError> {
+        self.validate()?;
+        if samples_ns.is_empty() {
+            return Err(SampleError::NoSamples.into());
+        }
+        let mode = match self.mode {
+            Some(m) => m,
+            None => env::baseline_mode()?,
+        };
+        let path = self.path();
+        let here = self
+            .fingerprint
+            .clone()
+            .unwrap_or_else(Fingerprint::current);
+        let exists = path.try_exists().map_err(|e| BaselineError::Io {
+            path: path.clone(),
+            error: e.to_string(),
+        })?;
+        if mode == BaselineMode::Update || !exists {
+            Baseline::new(&self.name, here, samples_ns).write(&path)?;
+            return Ok(if exists {
+                BaselineOutcome::Updated(path)
+            } else {
+                BaselineOutcome::Created(path)
+            });
+        }
+        let baseline = Baseline::read(&path)?;
+        let differences = baseline.fingerprint.differences(&here);
+        if !differences.is_empty() {
+            let outcome = BaselineOutcome::Skipped { path, differences };
+            // Straight to stderr, not eprintln!: the test harness captures the macros, and
+            // a skipped comparison must be visible even when the test passes.
+            let _ = writeln!(std::io::stderr(), "{outcome}");
+            return Ok(outcome);
+        }
+        let estimate = median_ratio(&samples_ns, &baseline.samples_ns, self.bootstrap)?;
+        if estimate.lower > 1.0 + self.tolerance && estimate.lower > 1.0 {
+            return Err(BaselineError::Regression(Box::new(Regression {
+                name: self.name.clone(),
+                path,
+                estimate,
+                tolerance: self.tolerance,
+                baseline: summarize(&baseline.samples_ns),
+                current: summarize(&samples_ns),
+            })));
+        }
+        Ok(BaselineOutcome::Passed { path, estimate })
+    }
+}
+
+/// Asserts that a closure is not slower than its committed baseline.
+///
+/// `assert_no_regression!("name", || work())` measures `work` (1000 samples after 100
+/// warm-up calls by default) and compares with `perf-baselines/name.json` under the crate
+/// (`PERF_BASELINE_DIR` overrides); the first run writes the file. Options go before a
+/// semicolon: `samples`, `warmup`, `tolerance`, `confidence`, `seed`, `dir`, `mode`,
+/// `clock`, `fingerprint`. Evaluates to the [`BaselineOutcome`].
+///
+/// ```
+/// use perf_core::assert_no_regression;
+/// # let dir = tempfile::tempdir().unwrap();
+/// let outcome = assert_no_regression!(samples = 200, warmup = 10, tolerance = 0.5, dir = dir.path();
+///     "sum_1k", || (0..1_000u64).sum::<u64>());
+/// println!("{outcome}"); // baseline created: …/sum_1k.json
+/// ```
+///
+/// # Panics
+/// When the slowdown's interval lies entirely above the tolerance (the message shows both
+/// summaries and how to accept the change), or when the baseline file is corrupt or of
+/// another format version (the message names the file and how to regenerate it).
+/// [`BaselineCheck`] returns the same as a `Result`.
+#[macro_export]
+macro_rules! assert_no_regression {
+    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
+        $crate::assert::__finish(
+            $crate::baseline::BaselineCheck::new($name) $(.$opt($val))+ .run($f),
+        )
+    };
+    ($name:expr, $f:expr $(,)?) => {
+        $crate::assert::__finish($crate::baseline::BaselineCheck::new($name).run($f))
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_file_names() {
+        for bad in ["", ".hidden", "a/b", "a b", "../x"] {
+            assert!(
+                matches!(check_name(bad), Err(BaselineError::InvalidName(_))),
+                "{bad}"
+            );
+        }
+        assert!(check_name("parse_v2.small-input").is_ok());
+    }
+
+    #[test]
+    fn json_round_trips_and_is_stable() {
+        let b = Baseline::new("x", Fingerprint::current(), vec![3, 1, 2]);
+        let json = b.to_json();
+        assert_eq!(Baseline::parse(&json, Path::new("x.json")).unwrap(), b);
+        let keys: Vec<&str> = json
+            .lines()
+            .filter(|l| l.starts_with("  \""))
+            .map(|l| l.trim().split('"').nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "format_version",
+                "name",
+                "fingerprint",
+                "summary",
+                "samples_ns"
+            ]
+        );
+        assert_eq!(b.to_json(), json);
+    }
+}
