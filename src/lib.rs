@@ -17,4 +17,6 @@ pub use perf_async as async_;
 pub use perf_core as core;
 pub use perf_llm as llm;
 
-pub use perf_core::{histogram, report, summary, summary_with, time, LatencyHistogram, LatencySummary};
+pub use perf_core::{
+    histogram, report, summary, summary_with, time, timed, LatencyHistogram, LatencySummary,
+};

@@ -48,6 +48,8 @@ pub use report::{Report, ReportRow};
 pub use summary::{format_duration, LatencySummary};
 pub use timer::{time, ScopeTimer};
 
+pub use perf_macros::timed;
+
 /// The summary of everything recorded under `name` in the global registry, every label set
 /// merged (all outcomes of a `#[timed]` function). `None` if nothing was recorded.
 ///
@@ -100,4 +102,37 @@ pub mod __private {
     pub fn start(callsite: &'static Callsite) -> Guard {
         callsite.start()
     }
+
+    /// Calls `f` once. The `FnOnce` bound makes a closure wrapping a fn body `FnOnce`, so
+    /// the body may return borrows of what it captured (`&mut self.field`).
+    #[inline(always)]
+    pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    /// The outcome of a returned value, chosen at compile time by autoref specialization:
+    /// `(&value).__perf_outcome()` resolves to [`ResultOutcome`] when the value's type is a
+    /// `Result` (aliases included) and to [`OkOutcome`] for every other type.
+    pub trait ResultOutcome {
+        /// `Error` for an `Err`, else `Ok`.
+        fn __perf_outcome(&self) -> Outcome;
+    }
+
+    impl<T, E> ResultOutcome for Result<T, E> {
+        #[inline(always)]
+        fn __perf_outcome(&self) -> Outcome {
+            Outcome::of_result(self)
+        }
+    }
+
+    /// The fallback of [`ResultOutcome`]: any value that is not a `Result` is `Ok`.
+    pub trait OkOutcome {
+        /// Always `Ok`.
+        #[inline(always)]
+        fn __perf_outcome(&self) -> Outcome {
+            Outcome::Ok
+        }
+    }
+
+    impl<T: ?Sized> OkOutcome for &T {}
 }

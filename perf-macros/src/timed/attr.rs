@@ -1,0 +1,500 @@
+//! The arguments of `#[timed(...)]`, parsed into [`TimedArgs`]. Every mistake becomes a
+//! `syn::Error` at the token that is wrong, and all of them are reported together.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+
+/// The label keys that every `#[timed]` series already carries.
+const RESERVED_LABELS: [&str; 3] = ["function", "module", "result"];
+
+/// Every option `#[timed]` knows, for the "unknown option" message.
+const OPTIONS: &str = "name, labels, slow, span, buckets, error_if, crate, skip";
+
+/// What `#[timed(...)]` asked for.
+#[derive(Clone, Default)]
+pub(crate) struct TimedArgs {
+    /// `name = "..."`: the `function` label; the fn's name when absent.
+    pub(crate) name: Option<LitStr>,
+    /// `labels(key = "value", ...)`: static labels, in the order written.
+    pub(crate) labels: Vec<(LitStr, LitStr)>,
+    /// `slow = "250ms"`, parsed: the slow-call WARN threshold in nanoseconds.
+    pub(crate) slow_nanos: Option<u64>,
+    /// `span`: enter a `tracing` span around the call (around each poll when async).
+    pub(crate) span: bool,
+    /// `buckets = [...]`: Prometheus bucket bounds in seconds, strictly increasing.
+    pub(crate) buckets: Option<Vec<f64>>,
+    /// `error_if = path`: a `fn(&T) -> bool` that flags a returned value as an error.
+    pub(crate) error_if: Option<Path>,
+    /// `crate = path`: where perf-core is, for crates that re-export it.
+    pub(crate) krate: Option<Path>,
+    /// `skip`: leave this fn untimed (inside a timed impl block).
+    pub(crate) skip: bool,
+    /// The span of each option key given, for "duplicate" and "not here" errors.
+    pub(crate) given: BTreeMap<&'static str, Span>,
+}
+
+impl TimedArgs {
+    /// Parses the attribute's arguments. Always returns the options that did parse, plus
+    /// every error found, combined.
+    pub(crate) fn parse(tokens: TokenStream) -> (TimedArgs, Option<syn::Error>) {
+        let mut args = TimedArgs::default();
+        let mut errors = Errors::default();
+        let parser = |input: ParseStream| {
+            args.parse_list(input, &mut errors);
+            Ok(())
+        };
+        if let Err(e) = parser.parse2(tokens) {
+            errors.push(e);
+        }
+        (args, errors.into_error())
+    }
+
+    /// The options of a method inside a timed impl block: the block's, overridden by the
+    /// method's own where it gives them.
+    pub(crate) fn overridden_by(&self, method: TimedArgs) -> TimedArgs {
+        let mut out = self.clone();
+        out.skip = method.skip;
+        if method.name.is_some() {
+            out.name = method.name;
+        }
+        if !method.labels.is_empty() {
+            out.labels = method.labels;
+        }
+        if method.slow_nanos.is_some() {
+            out.slow_nanos = method.slow_nanos;
+        }
+        out.span |= method.span;
+        if method.buckets.is_some() {
+            out.buckets = method.buckets;
+        }
+        if method.error_if.is_some() {
+            out.error_if = method.error_if;
+        }
+        if method.krate.is_some() {
+            out.krate = method.krate;
+        }
+        out.given.extend(method.given);
+        out
+    }
+
+    fn parse_list(&mut self, input: ParseStream, errors: &mut Errors) {
+        while !input.is_empty() {
+            let key = match input.call(Ident::parse_any) {
+                Ok(key) => key,
+                Err(_) => {
+                    errors.push(syn::Error::new(
+                        input.span(),
+                        format!("expected an option of `#[timed]`: {OPTIONS}"),
+                    ));
+                    return;
+                }
+            };
+            self.parse_option(&key, input, errors);
+            if input.is_empty() {
+                return;
+            }
+            if let Err(e) = input.parse::<Token![,]>() {
+                errors.push(e);
+                skip_to_comma(input);
+                let _ = input.parse::<Option<Token![,]>>();
+            }
+        }
+    }
+
+    fn parse_option(&mut self, key: &Ident, input: ParseStream, errors: &mut Errors) {
+        let name = key.to_string();
+        let Some(known) = known_option(&name) else {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("unknown option `{name}` of `#[timed]`; the options are: {OPTIONS}"),
+            ));
+            skip_to_comma(input);
+            return;
+        };
+        if self.given.contains_key(known) {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!("duplicate option `{known}`: give it once"),
+            ));
+            skip_to_comma(input);
+            return;
+        }
+        self.given.insert(known, key.span());
+        match known {
+            "span" | "skip" => {
+                if input.peek(Token![,]) || input.is_empty() {
+                    if known == "span" {
+                        self.span = true;
+                    } else {
+                        self.skip = true;
+                    }
+                } else {
+                    errors.push(syn::Error::new(
+                        input.span(),
+                        format!("`{known}` takes no value: write `#[timed({known})]`"),
+                    ));
+                    skip_to_comma(input);
+                }
+            }
+            "labels" => {
+                let group = input.peek(syn::token::Paren).then(|| {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    Ok(content)
+                });
+                if let Some(Ok::<_, syn::Error>(content)) = group {
+                    self.labels = parse_labels(&content, errors);
+                } else {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        "`labels` takes a list: `labels(key = \"value\", ...)`",
+                    ));
+                    skip_to_comma(input);
+                }
+            }
+            _ => {
+                let value = match value_of(key, known, input) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errors.push(e);
+                        skip_to_comma(input);
+                        return;
+                    }
+                };
+                let parsed = match known {
+                    "name" => lit_str(&value, "name = \"checkout\"").and_then(|s| {
+                        if s.value().is_empty() {
+                            Err(syn::Error::new(s.span(), "`name` cannot be empty"))
+                        } else {
+                            self.name = Some(s);
+                            Ok(())
+                        }
+                    }),
+                    "slow" => lit_str(&value, "slow = \"250ms\"")
+                        .and_then(|s| parse_slow(&s))
+                        .map(|n| self.slow_nanos = Some(n)),
+                    "buckets" => parse_buckets(&value).map(|b| self.buckets = Some(b)),
+                    "error_if" => path(
+                        &value,
+                        "error_if = is_error",
+                        "the path of a `fn(&T) -> bool`",
+                    )
+                    .map(|p| self.error_if = Some(p)),
+                    "crate" => path(&value, "crate = my_crate::perf_core", "a path to perf-core")
+                        .map(|p| self.krate = Some(p)),
+                    _ => unreachable!("every known option is handled"),
+                };
+                if let Err(e) = parsed {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+}
+
+fn known_option(name: &str) -> Option<&'static str> {
+    [
+        "name", "labels", "slow", "span", "buckets", "error_if", "crate", "skip",
+    ]
+    .into_iter()
+    .find(|o| *o == name)
+}
+
+/// Parses `= <expr>` after `key`.
+fn value_of(key: &Ident, known: &str, input: ParseStream) -> syn::Result<Expr> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<Expr>()
+    } else {
+        Err(syn::Error::new(
+            key.span(),
+            format!("`{known}` needs a value: `{known} = ...`"),
+        ))
+    }
+}
+
+/// Moves past the rest of a broken option, so the next one is still checked.
+fn skip_to_comma(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if let proc_macro2::TokenTree::Punct(p) = &tt {
+                if p.as_char() == ',' {
+                    return Ok(((), rest));
+                }
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+fn lit_str(value: &Expr, example: &str) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("expected a string literal, as in `{example}`"),
+        )),
+    }
+}
+
+fn path(value: &Expr, example: &str, what: &str) -> syn::Result<Path> {
+    match value {
+        Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("expected {what}, as in `{example}`"),
+        )),
+    }
+}
+
+fn parse_slow(s: &LitStr) -> syn::Result<u64> {
+    let d = humantime::parse_duration(&s.value()).map_err(|e| {
+        syn::Error::new(
+            s.span(),
+            format!(
+                "`slow` is not a duration ({e}); write it like \"250ms\", \"2s\" or \"1m 30s\""
+            ),
+        )
+    })?;
+    match u64::try_from(d.as_nanos()) {
+        Ok(0) => Err(syn::Error::new(
+            s.span(),
+            "`slow` must be longer than zero; remove it to never warn",
+        )),
+        Ok(n) => Ok(n),
+        Err(_) => Err(syn::Error::new(
+            s.span(),
+            "`slow` is too long: at most about 584 years",
+        )),
+    }
+}
+
+fn parse_buckets(value: &Expr) -> syn::Result<Vec<f64>> {
+    let Expr::Array(array) = value else {
+        return Err(syn::Error::new(
+            value.span(),
+            "expected a list of bucket bounds in seconds, as in `buckets = [0.001, 0.01, 0.1]`",
+        ));
+    };
+    if array.elems.is_empty() {
+        return Err(syn::Error::new(
+            array.span(),
+            "`buckets` needs at least one bound",
+        ));
+    }
+    let mut out: Vec<f64> = Vec::with_capacity(array.elems.len());
+    for elem in &array.elems {
+        let bound = match elem {
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(f), ..
+            }) => f.base10_parse::<f64>()?,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => i.base10_parse::<u64>()? as f64,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "a bucket bound is a number of seconds, such as `0.25` or `1`",
+                ))
+            }
+        };
+        if !(bound.is_finite() && bound > 0.0) {
+            return Err(syn::Error::new(
+                elem.span(),
+                "a bucket bound must be a positive, finite number of seconds",
+            ));
+        }
+        if out.last().is_some_and(|last| bound <= *last) {
+            return Err(syn::Error::new(
+                elem.span(),
+                "bucket bounds must be strictly increasing",
+            ));
+        }
+        out.push(bound);
+    }
+    Ok(out)
+}
+
+fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)> {
+    let mut labels: Vec<(LitStr, LitStr)> = Vec::new();
+    while !input.is_empty() {
+        let key = match input.call(Ident::parse_any) {
+            Ok(k) => k,
+            Err(_) => {
+                errors.push(syn::Error::new(
+                    input.span(),
+                    "expected a label key, as in `labels(tier = \"gold\")`",
+                ));
+                return labels;
+            }
+        };
+        let key_str = key.unraw().to_string();
+        let value = value_of(&key, &key_str, input).and_then(|v| lit_str(&v, "tier = \"gold\""));
+        match value {
+            Ok(value) => {
+                if RESERVED_LABELS.contains(&key_str.as_str()) {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "`{key_str}` is set by `#[timed]` itself; choose another label key"
+                        ),
+                    ));
+                } else if key_str.starts_with("__") {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        "label keys starting with `__` are reserved by Prometheus",
+                    ));
+                } else if labels.iter().any(|(k, _)| k.value() == key_str) {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        format!("duplicate label `{key_str}`"),
+                    ));
+                } else {
+                    labels.push((LitStr::new(&key_str, key.span()), value));
+                }
+            }
+            Err(e) => {
+                errors.push(e);
+                skip_to_comma(input);
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        if let Err(e) = input.parse::<Token![,]>() {
+            errors.push(e);
+            return labels;
+        }
+    }
+    labels
+}
+
+/// Errors collected while parsing, reported together.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    fn into_error(self) -> Option<syn::Error> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn ok(tokens: TokenStream) -> TimedArgs {
+        let (args, err) = TimedArgs::parse(tokens);
+        assert!(err.is_none(), "{}", err.unwrap());
+        args
+    }
+
+    fn messages(tokens: TokenStream) -> Vec<String> {
+        let (_, err) = TimedArgs::parse(tokens);
+        err.expect("an error")
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn parses_every_option() {
+        let a = ok(quote!(
+            name = "checkout",
+            labels(tier = "gold", region = "eu"),
+            slow = "250ms",
+            span,
+            buckets = [0.001, 0.01, 1],
+            error_if = is_bad,
+            crate = my::perf_core
+        ));
+        assert_eq!(a.name.unwrap().value(), "checkout");
+        let labels: Vec<_> = a
+            .labels
+            .iter()
+            .map(|(k, v)| (k.value(), v.value()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("tier".into(), "gold".into()),
+                ("region".into(), "eu".into())
+            ]
+        );
+        assert_eq!(a.slow_nanos, Some(250_000_000));
+        assert!(a.span);
+        assert_eq!(a.buckets.unwrap(), [0.001, 0.01, 1.0]);
+        assert!(a.error_if.unwrap().is_ident("is_bad"));
+        assert_eq!(a.krate.unwrap().segments.len(), 2);
+        assert!(!a.skip);
+    }
+
+    #[test]
+    fn empty_arguments_are_the_defaults() {
+        let a = ok(quote!());
+        assert!(a.name.is_none() && a.slow_nanos.is_none() && !a.span && !a.skip);
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let msgs = messages(quote!(
+            nmae = "x",
+            name = 5,
+            slow = "fast",
+            span = true,
+            buckets = [0.1, 0.01],
+            labels(result = "x")
+        ));
+        assert_eq!(msgs.len(), 6, "{msgs:?}");
+        assert!(msgs[0].contains("unknown option `nmae`"));
+        assert!(msgs[1].contains("expected a string literal"));
+        assert!(msgs[2].contains("`slow` is not a duration"));
+        assert!(msgs[3].contains("`span` takes no value"));
+        assert!(msgs[4].contains("strictly increasing"));
+        assert!(msgs[5].contains("`result` is set by `#[timed]`"));
+    }
+
+    #[test]
+    fn duplicates_are_errors() {
+        let msgs = messages(quote!(span, span));
+        assert_eq!(msgs, ["duplicate option `span`: give it once"]);
+        let msgs = messages(quote!(labels(a = "1", a = "2")));
+        assert_eq!(msgs, ["duplicate label `a`"]);
+    }
+
+    #[test]
+    fn zero_slow_and_bad_buckets_are_errors() {
+        assert!(messages(quote!(slow = "0s"))[0].contains("longer than zero"));
+        assert!(messages(quote!(buckets = []))[0].contains("at least one"));
+        assert!(messages(quote!(buckets = [0.0]))[0].contains("positive"));
+        assert!(messages(quote!(buckets = 0.1))[0].contains("list of bucket bounds"));
+        assert!(messages(quote!(error_if = "f"))[0].contains("fn(&T) -> bool"));
+    }
+
+    #[test]
+    fn method_options_override_the_impl_block() {
+        let block = ok(quote!(slow = "1s", labels(a = "1")));
+        let method = ok(quote!(slow = "2s", span));
+        let merged = block.overridden_by(method);
+        assert_eq!(merged.slow_nanos, Some(2_000_000_000));
+        assert!(merged.span);
+        assert_eq!(merged.labels.len(), 1);
+    }
+}
