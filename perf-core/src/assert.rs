@@ -567,6 +567,17 @@ impl LatencyCheck {
         }
     }
 
+    fn validate_before_sampling(
+        &self,
+        clauses: &[Clause],
+        scale: f64,
+    ) -> Result<(), LatencyAssertionError> {
+        if self.sampler.sample_count() == 0 {
+            return Err(SampleError::NoSamples.into());
+        }
+        validate(clauses, scale, self.sampler.sample_count() as u64).map(drop)
+    }
+
     /// Measures `f` and judges the samples; returns their summary.
     ///
     /// Bad clauses and too-small sample counts are reported before `f` runs at all.
@@ -576,7 +587,7 @@ impl LatencyCheck {
         clauses: &[Clause],
     ) -> Result<LatencySummary, LatencyAssertionError> {
         let scale = self.resolved_scale()?;
-        validate(clauses, scale, self.sampler.sample_count() as u64)?;
+        self.validate_before_sampling(clauses, scale)?;
         let samples = self.sampler.run(f)?;
         check_samples(&samples, clauses, scale)
     }
@@ -593,7 +604,7 @@ impl LatencyCheck {
         Fut: Future,
     {
         let scale = self.resolved_scale()?;
-        validate(clauses, scale, self.sampler.sample_count() as u64)?;
+        self.validate_before_sampling(clauses, scale)?;
         let samples = self.sampler.run_async(f).await?;
         check_samples(&samples, clauses, scale)
     }
