@@ -337,6 +337,7 @@ impl Gen {
     ) -> TokenStream {
         let start = self.start();
         let finish = self.finish();
+        let stmts = &block.stmts;
         let (annotation, fake_return) = match out {
             Some(ty) if !contains_impl_trait(ty) => (
                 quote!(: #ty),
@@ -362,7 +363,7 @@ impl Gen {
             #start
             let __perf_ret #annotation = #capture {
                 #fake_return
-                #block
+                #(#stmts)*
             }.await;
             #finish
             __perf_ret
