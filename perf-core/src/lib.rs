@@ -32,6 +32,7 @@ pub mod env;
 mod error;
 pub mod export;
 pub mod fingerprint;
+pub mod gate;
 mod histogram;
 pub mod ratio;
 mod registry;

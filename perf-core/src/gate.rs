@@ -1,0 +1,436 @@
+//! A CI gate over criterion's results: reads every `change/estimates.json` criterion wrote
+//! when it compared a run with a saved baseline, and flags each benchmark whose mean change
+//! has its lower confidence bound above a threshold. The `perf-gate` binary of the `perf`
+//! package is a thin command line over [`read_changes`] and [`GateReport`].
+//!
+//! CI recipe:
+//! ```text
+//! git checkout main && cargo bench -- --save-baseline main
+//! git checkout -    && cargo bench -- --baseline main
+//! cargo run --bin perf-gate -- --threshold 5% target/criterion   # exits 1 on a regression
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Threshold when none is given: 5%.
+pub const DEFAULT_THRESHOLD: f64 = 0.05;
+
+/// A confidence interval as criterion writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct ConfidenceInterval {
+    /// E.g. 0.95.
+    pub confidence_level: f64,
+    /// Lower bound.
+    pub lower_bound: f64,
+    /// Upper bound.
+    pub upper_bound: f64,
+}
+
+/// One statistic's estimate as criterion writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Estimate {
+    /// Its interval.
+    pub confidence_interval: ConfidenceInterval,
+    /// The point estimate.
+    pub point_estimate: f64,
+    /// Its standard error.
+    pub standard_error: f64,
+}
+
+/// The content of criterion's `change/estimates.json`: relative changes (0.05 = 5% slower)
+/// against the baseline. Other statistics in the file are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct ChangeEstimates {
+    /// Change of the mean time per iteration.
+    pub mean: Estimate,
+    /// Change of the median time per iteration.
+    pub median: Estimate,
+}
+
+/// One benchmark's change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchChange {
+    /// The benchmark's id: its directory under the criterion folder (`group/function/input`).
+    pub name: String,
+    /// The `estimates.json` file.
+    pub path: PathBuf,
+    /// The estimates.
+    pub estimates: ChangeEstimates,
+}
+
+/// How a benchmark's mean changed, judged against the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The whole interval of the mean change is above `+threshold`.
+    Regressed,
+    /// The whole interval is below `-threshold`.
+    Improved,
+    /// Anything else: no change beyond the threshold is established.
+    NoChange,
+}
+
+impl BenchChange {
+    /// This benchmark's verdict at `threshold` (a fraction: 0.05 = 5%).
+    pub fn verdict(&self, threshold: f64) -> Verdict {
+        let ci = self.estimates.mean.confidence_interval;
+        if ci.lower_bound > threshold {
+            Verdict::Regressed
+        } else if ci.upper_bound < -threshold {
+            Verdict::Improved
+        } else {
+            Verdict::NoChange
+        }
+    }
+}
+
+/// Reading criterion's results failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// The folder does not exist.
+    #[error("{0} does not exist: run `cargo bench -- --baseline <name>` first, or pass the criterion folder (default target/criterion)")]
+    NoFolder(PathBuf),
+    /// The folder holds no `change/estimates.json`.
+    #[error("no criterion change data under {0}: criterion writes change/estimates.json only when it compares with an earlier run — run `cargo bench -- --save-baseline main` on the base commit, then `cargo bench -- --baseline main` on yours")]
+    NoData(PathBuf),
+    /// A file or folder could not be read.
+    #[error("could not read {path}: {error}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// An `estimates.json` is not what criterion 0.5 writes.
+    #[error("{path} does not look like criterion's change/estimates.json ({reason}); is it from another tool or a much older criterion? delete target/criterion and rerun the benches")]
+    UnexpectedShape {
+        /// The file.
+        path: PathBuf,
+        /// What did not parse.
+        reason: String,
+    },
+    /// The threshold is not a number or percentage.
+    #[error("invalid threshold {0:?}: give a percentage such as 5% (or 5), at least 0")]
+    BadThreshold(String),
+}
+
+/// Parses a threshold: `5%`, `5` (both 5%), `0.5%`.
+///
+/// ```
+/// use perf_core::gate::parse_threshold;
+/// assert_eq!(parse_threshold("5%").unwrap(), 0.05);
+/// assert_eq!(parse_threshold("2.5").unwrap(), 0.025);
+/// assert!(parse_threshold("-1%").is_err());
+/// ```
+pub fn parse_threshold(raw: &str) -> Result<f64, GateError> {
+    let t = raw.trim();
+    let number = t.strip_suffix('%').unwrap_or(t).trim();
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v / 100.0),
+        _ => Err(GateError::BadThreshold(raw.to_owned())),
+    }
+}
+
+/// Parses one `change/estimates.json`.
+pub fn parse_change(text: &str, path: &Path) -> Result<ChangeEstimates, GateError> {
+    let e: ChangeEstimates =
+        serde_json::from_str(text).map_err(|err| GateError::UnexpectedShape {
+            path: path.to_owned(),
+            reason: err.to_string(),
+        })?;
+    let ci = e.mean.confidence_interval;
+    if ci.lower_bound > ci.upper_bound {
+        return Err(GateError::UnexpectedShape {
+            path: path.to_owned(),
+            reason: format!(
+                "mean lower_bound {} is above upper_bound {}",
+                ci.lower_bound, ci.upper_bound
+            ),
+        });
+    }
+    Ok(e)
+}
+
+/// Every benchmark's change under a criterion folder (e.g. `target/criterion`), sorted by
+/// name.
+pub fn read_changes(root: &Path) -> Result<Vec<BenchChange>, GateError> {
+    if !root.is_dir() {
+        return Err(GateError::NoFolder(root.to_owned()));
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out)?;
+    if out.is_empty() {
+        return Err(GateError::NoData(root.to_owned()));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<BenchChange>) -> Result<(), GateError> {
+    let io = |path: &Path, error| GateError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| io(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if entry.file_name() == "change" {
+            let file = path.join("estimates.json");
+            if file.is_file() {
+                let text = std::fs::read_to_string(&file).map_err(|e| io(&file, e))?;
+                let estimates = parse_change(&text, &file)?;
+                let name = dir
+                    .strip_prefix(root)
+                    .unwrap_or(dir)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push(BenchChange {
+                    name,
+                    path: file,
+                    estimates,
+                });
+            }
+        } else {
+            walk(root, &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The gate's judgement over all benchmarks.
+///
+/// ```
+/// use perf_core::gate::{parse_change, BenchChange, GateReport};
+/// use std::path::Path;
+///
+/// let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":0.08,"upper_bound":0.12},"point_estimate":0.10,"standard_error":0.01},
+///                "median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":0.07,"upper_bound":0.11},"point_estimate":0.09,"standard_error":0.01}}"#;
+/// let change = BenchChange { name: "parse/small".into(), path: "x".into(), estimates: parse_change(json, Path::new("x")).unwrap() };
+/// let report = GateReport { threshold: 0.05, changes: vec![change] };
+/// assert_eq!(report.regressions().count(), 1);
+/// println!("{report}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct GateReport {
+    /// Threshold as a fraction.
+    pub threshold: f64,
+    /// Every benchmark's change.
+    pub changes: Vec<BenchChange>,
+}
+
+impl GateReport {
+    /// The benchmarks that regressed.
+    pub fn regressions(&self) -> impl Iterator<Item = &BenchChange> {
+        self.changes
+            .iter()
+            .filter(|c| c.verdict(self.threshold) == Verdict::Regressed)
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:+.2}%", x * 100.0)
+}
+
+impl fmt::Display for GateReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let regressed: Vec<&BenchChange> = self.regressions().collect();
+        for c in &regressed {
+            let m = c.estimates.mean;
+            writeln!(
+                f,
+                "REGRESSION {}: mean {} ({:.0}% CI {} .. {}), lower bound above the {:.2}% threshold",
+                c.name,
+                pct(m.point_estimate),
+                m.confidence_interval.confidence_level * 100.0,
+                pct(m.confidence_interval.lower_bound),
+                pct(m.confidence_interval.upper_bound),
+                self.threshold * 100.0
+            )?;
+        }
+        if !regressed.is_empty() {
+            writeln!(f)?;
+        }
+        let width = self
+            .changes
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        writeln!(
+            f,
+            "{:<width$}  {:>9}  {:>21}  {:>9}  verdict",
+            "benchmark", "mean", "mean CI", "median"
+        )?;
+        for c in &self.changes {
+            let m = c.estimates.mean;
+            let ci = format!(
+                "[{}, {}]",
+                pct(m.confidence_interval.lower_bound),
+                pct(m.confidence_interval.upper_bound)
+            );
+            let verdict = match c.verdict(self.threshold) {
+                Verdict::Regressed => "REGRESSED",
+                Verdict::Improved => "improved",
+                Verdict::NoChange => "no change",
+            };
+            writeln!(
+                f,
+                "{:<width$}  {:>9}  {:>21}  {:>9}  {verdict}",
+                c.name,
+                pct(m.point_estimate),
+                ci,
+                pct(c.estimates.median.point_estimate)
+            )?;
+        }
+        write!(
+            f,
+            "{} benchmarks, {} regressed beyond {:.2}%",
+            self.changes.len(),
+            regressed.len(),
+            self.threshold * 100.0
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimates(lo: f64, point: f64, hi: f64) -> String {
+        let e = |lo: f64, p: f64, hi: f64| {
+            format!(
+                r#"{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":{lo},"upper_bound":{hi}}},"point_estimate":{p},"standard_error":0.01}}"#
+            )
+        };
+        format!(
+            r#"{{"mean":{},"median":{}}}"#,
+            e(lo, point, hi),
+            e(lo, point, hi)
+        )
+    }
+
+    fn put(root: &Path, bench: &str, json: &str) {
+        let dir = root.join(bench).join("change");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("estimates.json"), json).unwrap();
+        // criterion also writes these; the gate must ignore them
+        let new = root.join(bench).join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(new.join("estimates.json"), "{\"unrelated\":1}").unwrap();
+    }
+
+    #[test]
+    fn finds_nested_benchmarks_and_judges_them() {
+        let dir = tempfile::tempdir().unwrap();
+        put(
+            dir.path(),
+            "recording/record/1_thread",
+            &estimates(0.08, 0.10, 0.12),
+        );
+        put(
+            dir.path(),
+            "recording/scope_timer",
+            &estimates(-0.01, 0.02, 0.06),
+        );
+        put(
+            dir.path(),
+            "render/exposition",
+            &estimates(-0.30, -0.25, -0.20),
+        );
+        std::fs::create_dir_all(dir.path().join("report")).unwrap();
+        let changes = read_changes(dir.path()).unwrap();
+        let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "recording/record/1_thread",
+                "recording/scope_timer",
+                "render/exposition"
+            ]
+        );
+        let verdicts: Vec<Verdict> = changes.iter().map(|c| c.verdict(0.05)).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Regressed, Verdict::NoChange, Verdict::Improved]
+        );
+        let report = GateReport {
+            threshold: 0.05,
+            changes,
+        };
+        let text = report.to_string();
+        assert!(
+            text.starts_with(
+                "REGRESSION recording/record/1_thread: mean +10.00% (95% CI +8.00% .. +12.00%)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("render/exposition"), "{text}");
+        assert!(
+            text.ends_with("3 benchmarks, 1 regressed beyond 5.00%"),
+            "{text}"
+        );
+        // a higher threshold lets the 8%-lower-bound change pass
+        let lenient = GateReport {
+            threshold: 0.10,
+            ..report
+        };
+        assert_eq!(lenient.regressions().count(), 0);
+    }
+
+    #[test]
+    fn empty_and_missing_folders_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("group/bench/new")).unwrap();
+        let err = read_changes(dir.path()).unwrap_err();
+        assert!(matches!(err, GateError::NoData(_)), "{err:?}");
+        assert!(err.to_string().contains("--save-baseline main"), "{err}");
+        let err = read_changes(&dir.path().join("nope")).unwrap_err();
+        assert!(matches!(err, GateError::NoFolder(_)), "{err:?}");
+    }
+
+    #[test]
+    fn unexpected_shapes_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in [
+            "not json",
+            r#"{"mean":{"point_estimate":0.1}}"#,
+            r#"{"mean":1,"median":2}"#,
+            &estimates(0.2, 0.1, 0.0),
+        ] {
+            put(dir.path(), "g/b", bad);
+            let err = read_changes(dir.path()).unwrap_err();
+            assert!(
+                matches!(err, GateError::UnexpectedShape { .. }),
+                "{bad}: {err:?}"
+            );
+            assert!(
+                err.to_string().contains("g/b/change/estimates.json"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(parse_threshold(" 10 % ").unwrap(), 0.10);
+        assert_eq!(parse_threshold("0").unwrap(), 0.0);
+        for bad in ["", "%", "five", "NaN", "-3", "inf"] {
+            assert!(
+                matches!(parse_threshold(bad), Err(GateError::BadThreshold(_))),
+                "{bad}"
+            );
+        }
+    }
+}
