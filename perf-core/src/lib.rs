@@ -41,6 +41,8 @@ pub mod sampler;
 pub mod slow;
 mod summary;
 mod timer;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use error::{ExportError, NameError};
 pub use histogram::{LatencyHistogram, Snapshot, MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
