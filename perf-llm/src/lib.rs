@@ -1,1 +1,55 @@
-//! placeholder, replaced by the crate's own issue
+//! perf-llm: exact token and cost accounting for LLM calls.
+//!
+//! * [`TokenUsage`]: one convention for every provider — `input` includes cached input, so
+//!   cached tokens are never billed twice ([`usage`], [`providers`]).
+//! * [`PriceTable`] and [`Cost`]: prices read exactly from LiteLLM's price list or perf-llm's
+//!   own format, bills as decimals, prompt-cache savings net of the write premium.
+//! * [`LlmCall`] and [`LlmMeter`]: one call recorded as OpenTelemetry GenAI metrics, a cost
+//!   counter and one `llm_call` `tracing` event; [`LlmResponse`] is what `#[llm_call]` reads.
+//! * [`stream::MeteredStream`]: time to first chunk, time per chunk, decode tokens per second.
+//! * [`budget::Budgets`]: soft alerts and hard limits per user, endpoint or model.
+//! * [`cache::ResponseCache`]: identical requests and embeddings served once.
+//! * `tokens` (feature `tiktoken`): token counting and truncation.
+//!
+//! ```
+//! use perf_llm::{LlmCall, LlmMeter, PriceTable, TokenUsage};
+//!
+//! let response = serde_json::json!({"id": "chatcmpl-1", "model": "gpt-4o", "usage": {
+//!     "prompt_tokens": 2000, "completion_tokens": 300,
+//!     "prompt_tokens_details": {"cached_tokens": 1500}}});
+//! let usage = TokenUsage::from_openai_chat(&response)?;
+//! let cost = PriceTable::builtin().cost("gpt-4o", &usage)?;
+//! println!("${:.6} (saved ${:.6})", cost.total_usd(), cost.cache_savings_usd());
+//!
+//! let meter = LlmMeter::new();
+//! let call = LlmCall::new("openai", "gpt-4o").response(&response).record_with(&meter);
+//! assert_eq!(call.cost, Some(cost));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod budget;
+pub mod cache;
+mod call;
+mod cost;
+mod error;
+pub mod pricing;
+pub mod providers;
+pub mod stream;
+#[cfg(feature = "tiktoken")]
+pub mod tokens;
+pub mod usage;
+
+pub use budget::{Budget, BudgetKey, Budgets, Window};
+pub use call::{
+    CallStatus, LlmCall, LlmMeter, LlmResponse, ModelTotals, ATTR_ERROR, ATTR_MODEL,
+    ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS, COST_TOTAL, OPERATION_DURATION,
+    TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, UNKNOWN_MODEL_TOTAL,
+};
+pub use cost::Cost;
+pub use error::{BudgetExceeded, PriceError, UsageError};
+pub use pricing::{ModelPrice, PriceTable};
+pub use usage::{TokenUsage, UsageStatus};
+
+/// The decimal type of every amount of money (re-exported so users need not depend on it).
+pub use rust_decimal::Decimal;

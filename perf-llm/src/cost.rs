@@ -1,0 +1,163 @@
+//! The bill of one call (or of many, summed): what each kind of token cost, exactly, and
+//! what the prompt cache saved net of its write premium.
+
+use std::ops::{Add, AddAssign};
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::pricing::ResolvedRates;
+use crate::usage::TokenUsage;
+
+/// A bill in USD, exact. Each token is billed once: uncached input, cache reads and cache
+/// writes are disjoint parts of the normalised input; reasoning is a part of output.
+///
+/// ```
+/// use perf_llm::{PriceTable, TokenUsage};
+///
+/// let usage = TokenUsage::from_openai_chat(&serde_json::json!({"usage": {
+///     "prompt_tokens": 2000, "completion_tokens": 300,
+///     "prompt_tokens_details": {"cached_tokens": 1500}}})).unwrap();
+/// let cost = PriceTable::builtin().cost("gpt-4o", &usage).unwrap();
+/// // 500 × $2.50/M + 1500 × $1.25/M + 300 × $10/M = 0.00125 + 0.001875 + 0.003
+/// assert_eq!(cost.total.to_string(), "0.006125");
+/// // Uncached it would have been 2000 × $2.50/M + 0.003 = 0.008
+/// assert_eq!(cost.cache_savings().to_string(), "0.001875");
+/// assert!((cost.total_usd() - 0.006125).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Cost {
+    /// Uncached input tokens.
+    pub input: Decimal,
+    /// Input tokens read from the prompt cache.
+    pub cached_input: Decimal,
+    /// Input tokens written to the prompt cache (5-minute and 1-hour).
+    pub cache_write: Decimal,
+    /// Output tokens other than reasoning.
+    pub output: Decimal,
+    /// Reasoning tokens.
+    pub reasoning: Decimal,
+    /// The sum of the five parts above.
+    pub total: Decimal,
+    /// What the same call would have cost with nothing read from or written to the cache:
+    /// every input token at the (same tier's) input rate.
+    pub without_cache: Decimal,
+}
+
+impl Cost {
+    /// Bills `usage` at `rates`.
+    pub fn compute(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
+        let n = Decimal::from;
+        let input = n(usage.uncached_input()) * rates.input;
+        let cached_input = n(usage.cache_read) * rates.cache_read;
+        let cache_write = n(usage.cache_write_5m()) * rates.cache_write_5m
+            + n(usage.cache_write_1h) * rates.cache_write_1h;
+        let reasoning = n(usage.reasoning) * rates.reasoning;
+        let output = n(usage.output.saturating_sub(usage.reasoning)) * rates.output;
+        let out_total = output + reasoning;
+        // Normalised so amounts print as `0.006125`, not `0.00612500`.
+        Cost {
+            input: input.normalize(),
+            cached_input: cached_input.normalize(),
+            cache_write: cache_write.normalize(),
+            output: output.normalize(),
+            reasoning: reasoning.normalize(),
+            total: (input + cached_input + cache_write + out_total).normalize(),
+            without_cache: (n(usage.input) * rates.input + out_total).normalize(),
+        }
+    }
+
+    /// Prompt-cache savings: `without_cache − total`. Negative when the write premium
+    /// exceeded what reads saved (a cache written but not yet read).
+    pub fn cache_savings(&self) -> Decimal {
+        (self.without_cache - self.total).normalize()
+    }
+
+    /// The total as `f64`, for display only; sum [`Cost`]s, not these.
+    pub fn total_usd(&self) -> f64 {
+        self.total.to_f64().unwrap_or(f64::NAN)
+    }
+
+    /// The cache savings as `f64`, for display only.
+    pub fn cache_savings_usd(&self) -> f64 {
+        self.cache_savings().to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+impl Add for Cost {
+    type Output = Cost;
+    fn add(mut self, o: Cost) -> Cost {
+        self += o;
+        self
+    }
+}
+
+impl AddAssign for Cost {
+    fn add_assign(&mut self, o: Cost) {
+        self.input += o.input;
+        self.cached_input += o.cached_input;
+        self.cache_write += o.cache_write;
+        self.output += o.output;
+        self.reasoning += o.reasoning;
+        self.total += o.total;
+        self.without_cache += o.without_cache;
+    }
+}
+
+impl std::iter::Sum for Cost {
+    fn sum<I: Iterator<Item = Cost>>(iter: I) -> Cost {
+        iter.fold(Cost::default(), Add::add)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn parts_sum_to_total_and_reasoning_is_billed_once() {
+        let rates = ResolvedRates {
+            input: d("0.000002"),
+            output: d("0.000008"),
+            cache_read: d("0.0000005"),
+            cache_write_5m: d("0.000002"),
+            cache_write_1h: d("0.000002"),
+            reasoning: d("0.000008"),
+        };
+        let u = TokenUsage {
+            input: 1000,
+            output: 500,
+            cache_read: 200,
+            cache_write: 0,
+            cache_write_1h: 0,
+            reasoning: 400,
+        };
+        let c = Cost::compute(&rates, &u);
+        // output 100 × 8e-6 = 0.0008, reasoning 400 × 8e-6 = 0.0032
+        assert_eq!(c.output, d("0.0008"));
+        assert_eq!(c.reasoning, d("0.0032"));
+        // input 800 × 2e-6 = 0.0016, cached 200 × 5e-7 = 0.0001
+        assert_eq!(
+            c.total,
+            d("0.0016") + d("0.0001") + d("0.0008") + d("0.0032")
+        );
+        assert_eq!(c.cache_savings(), d("0.0003"));
+    }
+
+    #[test]
+    fn sums_are_exact_where_f64_drifts() {
+        let one = Cost {
+            total: d("0.1"),
+            ..Cost::default()
+        };
+        let sum: Cost = std::iter::repeat_n(one, 10).sum();
+        assert_eq!(sum.total, d("1"));
+        let f: f64 = std::iter::repeat_n(0.1f64, 10).sum();
+        assert_ne!(f, 1.0);
+    }
+}
