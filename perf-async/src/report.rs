@@ -33,7 +33,7 @@ pub enum PollState {
 pub struct ThreadInfo {
     /// Its id.
     pub id: ThreadId,
-    /// Its name (tokio names its workers `tokio-runtime-worker`).
+    /// Its name (tokio names its workers `tokio-rt-worker` unless the builder says otherwise).
     pub name: Option<String>,
 }
 
