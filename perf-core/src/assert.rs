@@ -8,7 +8,7 @@
 //! panic with that error's message, like `assert!`.
 //!
 //! # Thresholds on CI
-//! `PERF_LATENCY_SCALE=2` multiplies every threshold by 2 (see [`env`](crate::env)), so
+//! `PERF_LATENCY_SCALE=2` multiplies every threshold by 2 (see [`env`](mod@env)), so
 //! the same test runs on a laptop and on a slower shared CI runner.
 //!
 //! # Sample-size rule

@@ -9,7 +9,7 @@
 //! [`Fingerprint`]) is skipped with a note on stderr instead of failing.
 //!
 //! `PERF_BASELINE=update` rewrites baselines; `PERF_BASELINE_DIR` moves them (see
-//! [`env`](crate::env)). Files are pretty-printed JSON with a fixed key order and sorted
+//! [`env`](mod@env)). Files are pretty-printed JSON with a fixed key order and sorted
 //! samples, so a team can commit them and read their diffs.
 
 use std::fmt;
@@ -317,7 +317,7 @@ fn check_name(name: &str) -> Result<(), BaselineError> {
 }
 
 /// A baseline assertion: name, measurement, tolerance, where the file lives, and what to do
-/// with it. Unset settings come from the environment ([`env`](crate::env)).
+/// with it. Unset settings come from the environment ([`env`](mod@env)).
 ///
 /// ```
 /// use std::time::Duration;
