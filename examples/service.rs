@@ -63,8 +63,8 @@ async fn hello() -> &'static str {
     greet()
 }
 
+#[perf::timed]
 fn greet() -> &'static str {
-    let _t = perf::time("greet");
     "hello\n"
 }
 
@@ -79,8 +79,10 @@ async fn work(Path(ms): Path<u64>) -> Result<String, (StatusCode, String)> {
     Ok(format!("worked {ms} ms\n"))
 }
 
+/// Timed inside its future: the time of the work, and a call whose request is dropped
+/// mid-way is recorded as `result="cancelled"`.
+#[perf::timed]
 async fn do_work(ms: u64) {
-    let _t = perf::time("do_work");
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 

@@ -1,0 +1,439 @@
+//! End to end against a real Prometheus server: the `service` example runs in this process
+//! on 127.0.0.1, a real `prometheus` scrapes it every second, and what Prometheus answers
+//! over its HTTP API must agree with what perf reports in process: exact counts and sums,
+//! quantiles within the bucket they fall in. `promtool check metrics` must accept the
+//! exposition.
+//!
+//! Needs `prometheus` and `promtool` on `PATH` (Debian: `apt-get install prometheus`).
+//! Without them the test prints `SKIPPED: ...` to stderr and returns; with
+//! `PERF_REQUIRE_PROMETHEUS=1` it fails instead, so CI cannot pass it silently.
+
+#[allow(dead_code)]
+#[path = "../examples/service.rs"]
+mod service;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use perf::core::export::DEFAULT_LATENCY_BUCKETS;
+use perf::core::{Registry, Snapshot, RELATIVE_ERROR};
+
+/// Set to `1` to fail (not skip) when Prometheus is not installed.
+const REQUIRE: &str = "PERF_REQUIRE_PROMETHEUS";
+
+/// Whatever happens, the whole test ends within this.
+const WHOLE_TEST: Duration = Duration::from_secs(150);
+
+/// How long the load phase drives the service.
+const LOAD_FOR: Duration = Duration::from_secs(4);
+
+/// `name` on `PATH`, if it is there.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Returns `prometheus` and `promtool`, or says loudly why the test is skipped (and fails
+/// when [`REQUIRE`] is set).
+fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
+    match (on_path("prometheus"), on_path("promtool")) {
+        (Some(prometheus), Some(promtool)) => Some((prometheus, promtool)),
+        _ => {
+            let message = format!(
+                "SKIPPED: {test}: prometheus/promtool not installed (apt-get install prometheus); \
+                 this test did NOT run"
+            );
+            if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
+                panic!("{message}, and {REQUIRE}=1 requires it");
+            }
+            eprintln!("\n!!!!!!!! {message} !!!!!!!!\n");
+            None
+        }
+    }
+}
+
+/// A running Prometheus, killed (and waited for) when dropped: also when the test panics.
+struct PrometheusProcess {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl PrometheusProcess {
+    fn start(binary: &Path, dir: &Path, target: SocketAddr) -> PrometheusProcess {
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: perf_service\n    static_configs:\n      \
+                 - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let addr = free_port();
+        let log = dir.join("prometheus.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        PrometheusProcess { child, addr, log }
+    }
+
+    /// Fails the test with Prometheus' log if it exited.
+    fn check_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "prometheus exited ({status}); its log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+
+    /// An instant query at `time` (unix seconds, or now): the value of each result series,
+    /// keyed by its labels.
+    async fn query(&mut self, promql: &str, time: Option<f64>) -> BTreeMap<String, f64> {
+        self.check_alive();
+        let mut path = format!("/api/v1/query?query={}", percent_encode(promql));
+        if let Some(t) = time {
+            path.push_str(&format!("&time={t:.3}"));
+        }
+        let (status, body) = service::fetch(self.addr, &path)
+            .await
+            .unwrap_or_else(|e| panic!("query {promql}: {e}"));
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("query {promql}: {status}, not JSON ({e}): {body}"));
+        assert_eq!(json["status"], "success", "query {promql}: {body}");
+        json["data"]["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("query {promql}: no result vector: {body}"))
+            .iter()
+            .map(|r| {
+                let value = r["value"][1].as_str().unwrap_or("NaN");
+                (
+                    r["metric"].to_string(),
+                    value.parse::<f64>().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    }
+
+    /// The single value of a query that must return one series.
+    async fn scalar(&mut self, promql: &str, time: Option<f64>) -> Option<f64> {
+        let result = self.query(promql, time).await;
+        assert!(
+            result.len() <= 1,
+            "{promql} gave several series: {result:?}"
+        );
+        result.into_values().next()
+    }
+}
+
+impl Drop for PrometheusProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now (the OS picks it; Prometheus binds it right after).
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Polls `probe` every 200 ms until it returns `Some`, failing after `limit`.
+async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The merged snapshot of every series of `function_calls_duration_seconds` (all functions
+/// timed by perf), or of one function.
+fn function_snapshot(function: Option<&str>) -> Snapshot {
+    let mut out = Snapshot::empty();
+    for s in Registry::global().series() {
+        let is_function = s.label("function").is_some() && s.label("result").is_some();
+        if is_function && function.is_none_or(|f| s.label("function") == Some(f)) {
+            out.merge(&s.histogram().snapshot());
+        }
+    }
+    out
+}
+
+/// The Prometheus bucket `(lower, upper]` that `seconds` falls in.
+fn bucket_of(seconds: f64) -> (f64, f64) {
+    let mut lower = 0.0;
+    for &upper in DEFAULT_LATENCY_BUCKETS {
+        if seconds <= upper {
+            return (lower, upper);
+        }
+        lower = upper;
+    }
+    (lower, f64::INFINITY)
+}
+
+/// Prometheus interpolates a quantile inside the bucket where its rank falls; perf's
+/// in-process quantile of the same samples must lie in that bucket, give or take perf's
+/// stated relative error (the bucket counts come from the same HDR buckets).
+fn assert_same_bucket(what: &str, prometheus: f64, in_process: Duration) {
+    let (lower, upper) = bucket_of(prometheus);
+    let v = in_process.as_secs_f64();
+    let slack = RELATIVE_ERROR;
+    assert!(
+        v >= lower * (1.0 - slack) && v <= upper * (1.0 + slack),
+        "{what}: Prometheus says {prometheus} s (bucket ({lower}, {upper}]), perf in process says {v} s"
+    );
+    eprintln!("{what}: Prometheus {prometheus:.6} s, perf {v:.6} s, bucket ({lower}, {upper}]");
+}
+
+#[test]
+fn e2e_prometheus_or_skip() {
+    let Some((prometheus, promtool)) = tools_or_skip("e2e_prometheus_or_skip") else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(WHOLE_TEST, scrape_and_compare(&prometheus, &promtool))
+            .await
+            .unwrap_or_else(|_| panic!("the end-to-end test took longer than {WHOLE_TEST:?}"))
+    });
+}
+
+async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
+    let exporter = Arc::new(perf::core::export::prometheus().install().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(service::serve(listener, exporter));
+
+    // Every series exists before Prometheus first scrapes, so its first sample is the
+    // baseline that `rate()` counts from.
+    let warm_up = service::drive(service_addr, 8, 2).await.unwrap();
+    assert_eq!(warm_up.failed, 0);
+    let baseline = function_snapshot(None);
+    let baseline_work = function_snapshot(Some("do_work"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let prometheus_started = unix_now();
+    let mut prom = PrometheusProcess::start(prometheus, dir.path(), service_addr);
+    let ready = prom.addr;
+    wait_for(
+        "prometheus /-/ready",
+        Duration::from_secs(40),
+        || async move {
+            match service::fetch(ready, "/-/ready").await {
+                Ok((status, _)) if status.is_success() => Some(()),
+                _ => None,
+            }
+        },
+    )
+    .await;
+    let calls = "sum(function_calls_total{function=\"do_work\"})";
+    let warm_calls = baseline_work.count() as f64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while prom.scalar(calls, None).await != Some(warm_calls) {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never scraped {calls} = {warm_calls}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let up = prom.scalar("up{job=\"perf_service\"}", None).await;
+    assert_eq!(up, Some(1.0), "the service's scrape target is not up");
+
+    // The load: a few seconds of traffic, every request answered 200.
+    let started = Instant::now();
+    let mut sent = warm_up.sent.clone();
+    let mut batches = 0;
+    while started.elapsed() < LOAD_FOR && batches < 40 {
+        let load = service::drive(service_addr, 200, 4).await.unwrap();
+        assert_eq!(load.failed, 0, "{load:?}");
+        for (path, n) in load.sent {
+            *sent.entry(path).or_default() += n;
+        }
+        batches += 1;
+    }
+    let all = function_snapshot(None);
+    let work = function_snapshot(Some("do_work"));
+    let delta_all = all.delta_since(&baseline);
+    let delta_work = work.delta_since(&baseline_work);
+    assert!(
+        delta_work.count() >= 200,
+        "too little load: {} calls",
+        delta_work.count()
+    );
+
+    // Prometheus has the final values once it has scraped after the load.
+    let final_calls = work.count() as f64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while prom.scalar(calls, None).await != Some(final_calls) {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never scraped {calls} = {final_calls}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let at = unix_now();
+    // The range reaches back past the baseline sample, to Prometheus' start: every sample
+    // before the load holds the baseline, so the rates count exactly the load's calls.
+    let window = (at - prometheus_started).ceil() as u64 + 5;
+
+    // Counts and sums are exact.
+    assert_eq!(prom.scalar(calls, Some(at)).await, Some(final_calls));
+    let sum = prom
+        .scalar(
+            "sum(function_calls_duration_seconds_sum{function=\"do_work\"})",
+            Some(at),
+        )
+        .await
+        .unwrap();
+    let in_process_sum = work.sum_nanos() as f64 / 1e9;
+    assert!(
+        (sum - in_process_sum).abs() <= 1e-9 * in_process_sum.max(1.0) + 1e-9,
+        "do_work sum: Prometheus {sum} s, perf {in_process_sum} s"
+    );
+    let by_route = prom
+        .query(
+            "sum by (route) (http_server_request_duration_seconds_count{status=\"200\"})",
+            Some(at),
+        )
+        .await;
+    let route_count = |route: &str| {
+        by_route
+            .iter()
+            .find(|(labels, _)| labels.contains(&format!("\"route\":\"{route}\"")))
+            .map(|(_, v)| *v)
+    };
+    let hello = sent.get("/hello").copied().unwrap_or(0) as f64;
+    let work_requests = sent
+        .iter()
+        .filter(|(p, _)| p.starts_with("/work/"))
+        .map(|(_, n)| *n)
+        .sum::<usize>() as f64;
+    assert_eq!(route_count("/hello"), Some(hello), "{by_route:?}");
+    assert_eq!(
+        route_count("/work/{ms}"),
+        Some(work_requests),
+        "{by_route:?}"
+    );
+    assert!(
+        route_count("/metrics").is_some_and(|n| n >= 2.0),
+        "Prometheus' own scrapes are timed too: {by_route:?}"
+    );
+
+    // Quantiles agree within the bucket resolution.
+    let p99_all = prom
+        .scalar(
+            &format!(
+                "histogram_quantile(0.99, sum by (le) (rate(function_calls_duration_seconds_bucket[{window}s])))"
+            ),
+            Some(at),
+        )
+        .await
+        .unwrap();
+    assert_same_bucket(
+        "p99 of every timed function",
+        p99_all,
+        Duration::from_nanos(delta_all.quantile_nanos(0.99)),
+    );
+    for q in [0.5, 0.99] {
+        let promql = format!(
+            "histogram_quantile({q}, sum by (le) (rate(function_calls_duration_seconds_bucket{{function=\"do_work\"}}[{window}s])))"
+        );
+        let prometheus_q = prom.scalar(&promql, Some(at)).await.unwrap();
+        assert_same_bucket(
+            &format!("p{} of do_work", q * 100.0),
+            prometheus_q,
+            Duration::from_nanos(delta_work.quantile_nanos(q)),
+        );
+    }
+    // The slow requests (`/work/40`) are what p99 sees: not hidden by the bucket layout.
+    assert!(
+        p99_all > 0.025,
+        "p99 {p99_all} s should be in the slow requests' bucket"
+    );
+
+    // promtool accepts what Prometheus scraped.
+    let (status, text) = service::fetch(service_addr, "/metrics").await.unwrap();
+    assert!(status.is_success());
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "e2e: {} requests, {} do_work calls under load, window {window}s",
+        sent.values().sum::<usize>(),
+        delta_work.count()
+    );
+    drop(prom);
+    server.abort();
+}
