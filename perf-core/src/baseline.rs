@@ -342,6 +342,7 @@ pub struct BaselineCheck {
     tolerance: f64,
     bootstrap: Bootstrap,
     dir: Option<PathBuf>,
+    manifest_dir: Option<PathBuf>,
     mode: Option<BaselineMode>,
     fingerprint: Option<Fingerprint>,
 }
@@ -356,6 +357,7 @@ impl BaselineCheck {
             tolerance: DEFAULT_TOLERANCE,
             bootstrap: Bootstrap::default(),
             dir: None,
+            manifest_dir: None,
             mode: None,
             fingerprint: None,
         }
@@ -415,9 +417,27 @@ impl BaselineCheck {
         self
     }
 
+    /// The crate whose `perf-baselines/` folder holds the file when neither [`dir`](Self::dir)
+    /// nor `PERF_BASELINE_DIR` says otherwise. [`assert_no_regression!`](crate::assert_no_regression)
+    /// passes the calling crate's `CARGO_MANIFEST_DIR` (captured at compile time), so the
+    /// file lands in the crate under test even when the test binary runs outside cargo.
+    pub fn manifest_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.manifest_dir = Some(dir.into());
+        self
+    }
+
     /// The baseline file's path.
     pub fn path(&self) -> PathBuf {
-        let dir = self.dir.clone().unwrap_or_else(env::baseline_dir);
+        let dir = self
+            .dir
+            .clone()
+            .unwrap_or_else(|| match &self.manifest_dir {
+                Some(m) => env::resolve_baseline_dir(
+                    std::env::var(env::BASELINE_DIR_VAR).ok().as_deref(),
+                    m.to_str(),
+                ),
+                None => env::baseline_dir(),
+            });
         dir.join(format!("{}.json", self.name))
     }
 
@@ -501,8 +521,9 @@ impl BaselineCheck {
 /// Asserts that a closure is not slower than its committed baseline.
 ///
 /// `assert_no_regression!("name", || work())` measures `work` (1000 samples after 100
-/// warm-up calls by default) and compares with `perf-baselines/name.json` under the crate
-/// (`PERF_BASELINE_DIR` overrides); the first run writes the file. Options go before a
+/// warm-up calls by default) and compares with `perf-baselines/name.json` under the calling
+/// crate's directory (`PERF_BASELINE_DIR` or the `dir` option override); the first run
+/// writes the file. Options go before a
 /// semicolon: `samples`, `warmup`, `tolerance`, `confidence`, `seed`, `dir`, `mode`,
 /// `clock`, `fingerprint`. Evaluates to the [`BaselineOutcome`].
 ///
@@ -523,11 +544,51 @@ impl BaselineCheck {
 macro_rules! assert_no_regression {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
         $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name) $(.$opt($val))+ .run($f),
+            $crate::baseline::BaselineCheck::new($name)
+                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+                $(.$opt($val))+
+                .run($f),
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish($crate::baseline::BaselineCheck::new($name).run($f))
+        $crate::assert::__finish(
+            $crate::baseline::BaselineCheck::new($name)
+                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+                .run($f),
+        )
+    };
+}
+
+/// [`assert_no_regression!`] for async code: takes a closure that returns a future and
+/// awaits each on the current runtime (use it inside `#[tokio::test]`).
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// use perf_core::assert_no_regression_async;
+/// # let dir = tempfile::tempdir().unwrap();
+/// assert_no_regression_async!(samples = 100, warmup = 5, dir = dir.path();
+///     "yield_once", || async { tokio::task::yield_now().await });
+/// # });
+/// ```
+#[macro_export]
+macro_rules! assert_no_regression_async {
+    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
+        $crate::assert::__finish(
+            $crate::baseline::BaselineCheck::new($name)
+                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+                $(.$opt($val))+
+                .run_async($f)
+                .await,
+        )
+    };
+    ($name:expr, $f:expr $(,)?) => {
+        $crate::assert::__finish(
+            $crate::baseline::BaselineCheck::new($name)
+                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+                .run_async($f)
+                .await,
+        )
     };
 }
 

@@ -153,3 +153,16 @@ fn unreadable_directory_is_an_io_error_naming_the_file() {
     assert!(matches!(err, BaselineError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("not_a_dir"), "{err}");
 }
+
+#[test]
+fn macro_defaults_to_the_calling_crates_perf_baselines_folder() {
+    let check = BaselineCheck::new("svc").manifest_dir("/some/crate");
+    if std::env::var_os("PERF_BASELINE_DIR").is_none() {
+        assert_eq!(
+            check.path(),
+            Path::new("/some/crate/perf-baselines/svc.json")
+        );
+    }
+    let explicit = check.dir("/elsewhere");
+    assert_eq!(explicit.path(), Path::new("/elsewhere/svc.json"));
+}

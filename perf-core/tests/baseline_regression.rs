@@ -185,3 +185,33 @@ fn panicking_closure_zero_samples_bad_tolerance_and_name() {
         .unwrap_err();
     assert!(matches!(err, BaselineError::InvalidName(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn async_macro_compares_futures() {
+    use perf_core::assert_no_regression_async;
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, hand) = Clock::manual();
+    let work = |d: u64| {
+        let hand = hand.clone();
+        move || {
+            let hand = hand.clone();
+            async move {
+                tokio::task::yield_now().await;
+                hand.advance(Duration::from_micros(d));
+            }
+        }
+    };
+    let first = assert_no_regression_async!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Check;
+        "fetch", work(100));
+    assert!(matches!(first, BaselineOutcome::Created(_)), "{first}");
+    let err = BaselineCheck::new("fetch")
+        .dir(dir.path())
+        .mode(BaselineMode::Check)
+        .samples(100)
+        .warmup(0)
+        .clock(clock)
+        .run_async(work(300))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("+200.0%"), "{err}");
+}
