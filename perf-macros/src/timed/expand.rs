@@ -3,7 +3,7 @@
 //! `async` block, `-> !`) kept as the user wrote it.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -205,13 +205,17 @@ impl Gen {
     fn finish(&self) -> TokenStream {
         let krate = &self.krate;
         let outcome = match &self.args.error_if {
-            Some(pred) => quote! {
-                if #pred(&__perf_ret) {
+            Some(pred) => {
+                // Spanned so a predicate of the wrong type is reported at the predicate.
+                let call = quote_spanned!(pred.span()=> #pred(&__perf_ret));
+                quote! {
+                if #call {
                     #krate::__private::Outcome::Error
                 } else {
                     #krate::__private::Outcome::Ok
                 }
-            },
+                }
+            }
             None => quote! {{
                 #[allow(unused_imports)]
                 use #krate::__private::{OkOutcome as _, ResultOutcome as _};

@@ -1,0 +1,6 @@
+#[perf_core::timed(labels(result = "ok", __name = "x"))]
+fn handle() {}
+
+fn main() {
+    handle();
+}

@@ -1,0 +1,6 @@
+trait Service {
+    #[perf_core::timed]
+    fn call(&self);
+}
+
+fn main() {}

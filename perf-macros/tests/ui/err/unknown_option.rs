@@ -1,0 +1,6 @@
+#[perf_core::timed(nmae = "handle")]
+fn handle() {}
+
+fn main() {
+    handle();
+}
