@@ -150,6 +150,9 @@ impl ModelPrice {
 #[derive(Debug, Default)]
 pub struct PriceTable {
     models: HashMap<String, ModelPrice>,
+    /// Bare names (`gemini-2.5-pro`) of prefixed keys (`gemini/gemini-2.5-pro`) that are not
+    /// keys themselves, where all prefixed keys of that name have the same price.
+    aliases: HashMap<String, String>,
     taken: Option<String>,
     unknown: AtomicU64,
 }
@@ -158,6 +161,7 @@ impl Clone for PriceTable {
     fn clone(&self) -> Self {
         PriceTable {
             models: self.models.clone(),
+            aliases: self.aliases.clone(),
             taken: self.taken.clone(),
             unknown: AtomicU64::new(self.unknown.load(Ordering::Relaxed)),
         }
@@ -206,11 +210,7 @@ impl PriceTable {
                 models.insert(model, price);
             }
         }
-        Ok(PriceTable {
-            models,
-            taken: None,
-            unknown: AtomicU64::new(0),
-        })
+        Ok(PriceTable::indexed(models, None))
     }
 
     /// Reads perf-llm's own format: prices in USD **per million tokens** (numbers or
@@ -292,21 +292,57 @@ impl PriceTable {
             p.tiers.sort_by_key(|t| t.0);
             models.insert(model, p);
         }
-        Ok(PriceTable {
+        Ok(PriceTable::indexed(models, file.taken))
+    }
+
+    fn indexed(models: HashMap<String, ModelPrice>, taken: Option<String>) -> Self {
+        let mut t = PriceTable {
             models,
-            taken: file.taken,
+            aliases: HashMap::new(),
+            taken,
             unknown: AtomicU64::new(0),
-        })
+        };
+        t.reindex();
+        t
+    }
+
+    fn reindex(&mut self) {
+        let mut aliases: HashMap<String, Option<String>> = HashMap::new();
+        for key in self.models.keys() {
+            let Some((_, bare)) = key.rsplit_once('/') else {
+                continue;
+            };
+            if self.models.contains_key(bare) {
+                continue;
+            }
+            aliases
+                .entry(bare.to_owned())
+                .and_modify(|a| {
+                    // Two providers' prices for one bare name: keep it only if they agree.
+                    if a.as_ref()
+                        .is_some_and(|k| self.models[k] != self.models[key])
+                    {
+                        *a = None;
+                    }
+                })
+                .or_insert_with(|| Some(key.clone()));
+        }
+        self.aliases = aliases
+            .into_iter()
+            .filter_map(|(bare, key)| Some((bare, key?)))
+            .collect();
     }
 
     /// Adds or replaces one model's price.
     pub fn insert(&mut self, model: impl Into<String>, price: ModelPrice) {
         self.models.insert(model.into(), price);
+        self.reindex();
     }
 
     /// Adds every model of `other`, replacing those present in both.
     pub fn merge(&mut self, other: PriceTable) {
         self.models.extend(other.models);
+        self.reindex();
     }
 
     /// When the prices were taken, if the source says.
@@ -324,16 +360,21 @@ impl PriceTable {
         self.models.is_empty()
     }
 
-    /// The price of `model`: the exact name, else the name after a `provider/` prefix, else
-    /// the name without a date suffix (`-2024-08-06`, `-20250514`).
+    /// The price of `model`: the exact name; else the name after a `provider/` prefix; else
+    /// the one prefixed key with that bare name (`gemini-2.5-pro` → `gemini/gemini-2.5-pro`,
+    /// only if every prefixed key of that name has the same price); else the name without a
+    /// date suffix (`-2024-08-06`, `-20250514`), looked up the same way.
     pub fn get(&self, model: &str) -> Option<&ModelPrice> {
         if let Some(p) = self.models.get(model) {
             return Some(p);
         }
         let bare = model.rsplit('/').next().unwrap_or(model);
-        self.models
-            .get(bare)
-            .or_else(|| strip_date(bare).and_then(|m| self.models.get(m)))
+        let by_name = |name: &str| {
+            self.models
+                .get(name)
+                .or_else(|| self.aliases.get(name).and_then(|k| self.models.get(k)))
+        };
+        by_name(bare).or_else(|| strip_date(bare).and_then(by_name))
     }
 
     /// The price of `model`, or [`PriceError::UnknownModel`] with the nearest names. Each
@@ -374,6 +415,7 @@ impl PriceTable {
         let mut scored: Vec<(usize, &String)> = self
             .models
             .keys()
+            .chain(self.aliases.keys())
             .map(|k| (edit_distance(model, k), k))
             .filter(|(d, k)| *d <= (k.len().max(model.len()) / 2).max(2))
             .collect();

@@ -1,0 +1,345 @@
+//! What recording an `LlmCall` emits: OpenTelemetry GenAI histograms, the nano-USD cost
+//! counter (exact across calls), the savings gauge, the unknown-model counter, one
+//! `llm_call` tracing event, budget charges.
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::MetricKind;
+use perf_llm::{
+    Budget, BudgetKey, Budgets, CallStatus, Decimal, LlmCall, LlmMeter, PriceTable, TokenUsage,
+    Window,
+};
+use serde_json::json;
+
+fn table() -> PriceTable {
+    PriceTable::from_litellm_json(include_str!("fixtures/model_prices_sample.json")).unwrap()
+}
+
+type Row = (MetricKind, String, Vec<(String, String)>, DebugValue);
+
+fn rows(s: &Snapshotter) -> Vec<Row> {
+    s.snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(ck, _, _, v)| {
+            let (kind, key) = ck.into_parts();
+            let mut labels: Vec<(String, String)> = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            labels.sort();
+            (kind, key.name().to_owned(), labels, v)
+        })
+        .collect()
+}
+
+fn find<'a>(rows: &'a [Row], name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
+    rows.iter()
+        .find(|(_, n, l, _)| {
+            n == name
+                && labels.len() == l.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(a, b)| a == k && b == v))
+        })
+        .map(|r| &r.3)
+}
+
+fn hist(v: Option<&DebugValue>) -> Vec<f64> {
+    match v {
+        Some(DebugValue::Histogram(h)) => h.iter().map(|x| x.into_inner()).collect(),
+        other => panic!("not a histogram: {other:?}"),
+    }
+}
+
+const GPT4O: [(&str, &str); 3] = [
+    ("gen_ai_operation_name", "chat"),
+    ("gen_ai_provider_name", "openai"),
+    ("gen_ai_request_model", "gpt-4o"),
+];
+
+#[test]
+fn one_call_emits_genai_metrics_and_cost() {
+    let rec = DebuggingRecorder::new();
+    let snap = rec.snapshotter();
+    let response = json!({"id": "chatcmpl-1", "model": "gpt-4o", "usage": {
+        "prompt_tokens": 2000, "completion_tokens": 300,
+        "prompt_tokens_details": {"cached_tokens": 1500}}});
+    metrics::with_local_recorder(&rec, || {
+        let meter = LlmMeter::with_prices(table());
+        for _ in 0..2 {
+            LlmCall::new("openai", "gpt-4o")
+                .response(&response)
+                .latency(Duration::from_millis(850))
+                .time_to_first_chunk(Duration::from_millis(120))
+                .record_with(&meter);
+        }
+    });
+    let r = rows(&snap);
+    assert_eq!(
+        hist(find(&r, "gen_ai_client_operation_duration_seconds", &GPT4O)),
+        vec![0.85, 0.85]
+    );
+    assert_eq!(
+        hist(find(
+            &r,
+            "gen_ai_client_operation_time_to_first_chunk_seconds",
+            &GPT4O
+        )),
+        vec![0.12, 0.12]
+    );
+    let mut input = GPT4O.to_vec();
+    input.push(("gen_ai_token_type", "input"));
+    assert_eq!(
+        hist(find(&r, "gen_ai_client_token_usage", &input)),
+        vec![2000.0, 2000.0]
+    );
+    let mut output = GPT4O.to_vec();
+    output.push(("gen_ai_token_type", "output"));
+    assert_eq!(
+        hist(find(&r, "gen_ai_client_token_usage", &output)),
+        vec![300.0, 300.0]
+    );
+    // 2 × $0.006125 = $0.01225 = 12 250 000 n$.
+    assert_eq!(
+        find(&r, "gen_ai_client_cost_nano_usd_total", &GPT4O),
+        Some(&DebugValue::Counter(12_250_000))
+    );
+    // 2 × $0.001875 saved.
+    match find(&r, "gen_ai_client_cache_savings_usd", &GPT4O) {
+        Some(DebugValue::Gauge(g)) => assert_eq!(g.into_inner(), 0.00375),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sub_nanodollar_costs_accumulate_exactly() {
+    // 8.75e-09 $ per output token: flooring each call would count 8 n$ per call.
+    let rec = DebuggingRecorder::new();
+    let snap = rec.snapshotter();
+    let model = "together_ai/some-model-with-float-noise";
+    let meter = metrics::with_local_recorder(&rec, || {
+        let meter = LlmMeter::with_prices(table());
+        for _ in 0..4 {
+            LlmCall::new("together", model)
+                .usage(TokenUsage::new(0, 1))
+                .record_with(&meter);
+        }
+        meter
+    });
+    let r = rows(&snap);
+    let labels = [
+        ("gen_ai_operation_name", "chat"),
+        ("gen_ai_provider_name", "together"),
+        ("gen_ai_request_model", model),
+    ];
+    assert_eq!(
+        find(&r, "gen_ai_client_cost_nano_usd_total", &labels),
+        Some(&DebugValue::Counter(35))
+    );
+    let t = &meter.totals()[0];
+    assert_eq!(t.cost.total, Decimal::from_str("0.000000035").unwrap());
+}
+
+#[test]
+fn errors_unknown_models_and_missing_usage_are_labelled_and_counted() {
+    let rec = DebuggingRecorder::new();
+    let snap = rec.snapshotter();
+    let meter = metrics::with_local_recorder(&rec, || {
+        let meter = LlmMeter::with_prices(table());
+        LlmCall::new("openai", "gpt-4o")
+            .error("timeout")
+            .latency(Duration::from_secs(30))
+            .record_with(&meter);
+        let c = LlmCall::new("openai", "gpt-9")
+            .usage(TokenUsage::new(10, 10))
+            .record_with(&meter);
+        assert_eq!(c.cost, None);
+        LlmCall::new("openai", "gpt-4o")
+            .response(&json!({"choices": [], "usage": null}))
+            .record_with(&meter);
+        meter
+    });
+    let r = rows(&snap);
+    let mut err = GPT4O.to_vec();
+    err.push(("error_type", "timeout"));
+    assert_eq!(
+        hist(find(&r, "gen_ai_client_operation_duration_seconds", &err)),
+        vec![30.0]
+    );
+    assert_eq!(
+        find(
+            &r,
+            "gen_ai_client_unknown_model_total",
+            &[("gen_ai_request_model", "gpt-9")]
+        ),
+        Some(&DebugValue::Counter(1))
+    );
+    let totals = meter.totals();
+    let gpt4o = totals.iter().find(|t| t.model == "gpt-4o").unwrap();
+    assert_eq!((gpt4o.calls, gpt4o.errors, gpt4o.usage_missing), (2, 1, 2));
+    assert_eq!(gpt4o.cost.total, Decimal::ZERO);
+    let gpt9 = totals.iter().find(|t| t.model == "gpt-9").unwrap();
+    assert_eq!((gpt9.calls, gpt9.unpriced), (1, 1));
+    assert_eq!(meter.prices().unknown_model_lookups(), 1);
+}
+
+#[test]
+fn handles_follow_the_recorder_in_effect() {
+    // The same meter used under two recorders records into each.
+    let meter = LlmMeter::with_prices(table());
+    let call = || {
+        LlmCall::new("openai", "gpt-4o-mini")
+            .usage(TokenUsage::new(1, 1))
+            .latency(Duration::from_millis(1))
+    };
+    let (a, b) = (DebuggingRecorder::new(), DebuggingRecorder::new());
+    let (sa, sb) = (a.snapshotter(), b.snapshotter());
+    metrics::with_local_recorder(&a, || call().record_with(&meter));
+    metrics::with_local_recorder(&b, || call().record_with(&meter));
+    let labels = [
+        ("gen_ai_operation_name", "chat"),
+        ("gen_ai_provider_name", "openai"),
+        ("gen_ai_request_model", "gpt-4o-mini"),
+    ];
+    for s in [&sa, &sb] {
+        let r = rows(s);
+        assert_eq!(
+            hist(find(
+                &r,
+                "gen_ai_client_operation_duration_seconds",
+                &labels
+            )),
+            vec![0.001]
+        );
+    }
+}
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn one_llm_call_event_with_fields_and_no_text() {
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let response = json!({"id": "msg_1", "type": "message", "model": "claude-sonnet-4-20250514",
+        "content": [{"type": "text", "text": "SECRET COMPLETION"}],
+        "usage": {"input_tokens": 100, "cache_read_input_tokens": 5000,
+                  "cache_creation_input_tokens": 1000, "output_tokens": 200}});
+    tracing::subscriber::with_default(subscriber, || {
+        LlmCall::new("anthropic", "claude-sonnet-4-20250514")
+            .response(&response)
+            .user("alice")
+            .latency(Duration::from_millis(1500))
+            .record_with(&LlmMeter::with_prices(table()));
+    });
+    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(out.matches("llm_call").count(), 1, "{out}");
+    for field in [
+        "request_id=\"msg_1\"",
+        "gen_ai_provider_name=anthropic",
+        "gen_ai_request_model=claude-sonnet-4-20250514",
+        "usage=\"reported\"",
+        "input_tokens=6100",
+        "output_tokens=200",
+        "cache_read_tokens=5000",
+        "cache_write_tokens=1000",
+        "cost_usd=0.00855",
+        "cache_savings_usd=0.01275",
+        "latency_ms=1500",
+        "status=\"ok\"",
+        "user=\"alice\"",
+    ] {
+        assert!(out.contains(field), "missing {field} in {out}");
+    }
+    assert!(!out.contains("SECRET"), "{out}");
+}
+
+#[test]
+fn budgets_are_charged_and_hard_limits_refuse() {
+    let (clock, _hand) = perf_core::clock::Clock::manual();
+    let budgets = Arc::new(Budgets::with_clock(clock));
+    // $0.01 per hour for alice: two $0.006125 calls cross it.
+    budgets.set(
+        BudgetKey::user("alice"),
+        Budget::new(Decimal::from_str("0.01").unwrap(), Window::Hour).hard(),
+    );
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let a = alerts.clone();
+    budgets.on_alert(move |al| a.lock().unwrap().push(al.spent));
+    let meter = LlmMeter::with_prices(table());
+    meter.set_budgets(budgets.clone());
+    let usage = TokenUsage::from_openai_chat(&json!({"usage": {"prompt_tokens": 2000,
+        "completion_tokens": 300, "prompt_tokens_details": {"cached_tokens": 1500}}}))
+    .unwrap();
+    let call = || LlmCall::new("openai", "gpt-4o").user("alice").usage(usage);
+    assert!(meter.check_budget(&call()).is_ok());
+    call().record_with(&meter);
+    assert!(meter.check_budget(&call()).is_ok());
+    assert!(alerts.lock().unwrap().is_empty());
+    call().record_with(&meter);
+    assert_eq!(
+        *alerts.lock().unwrap(),
+        vec![Decimal::from_str("0.01225").unwrap()]
+    );
+    let e = meter.check_budget(&call()).unwrap_err();
+    assert_eq!(e.key, "user:alice");
+    // Other users are not affected.
+    assert!(meter
+        .check_budget(&LlmCall::new("openai", "gpt-4o").user("bob"))
+        .is_ok());
+    assert_eq!(call().status, CallStatus::Ok);
+}
+
+#[test]
+fn concurrent_charges_lose_nothing() {
+    let budgets = Arc::new(Budgets::with_clock(perf_core::clock::Clock::manual().0));
+    let key = BudgetKey::endpoint("/chat");
+    budgets.set(
+        key.clone(),
+        Budget::new(Decimal::from(1_000_000), Window::Day),
+    );
+    let meter = Arc::new(LlmMeter::with_prices(table()));
+    meter.set_budgets(budgets.clone());
+    let per_call = Decimal::from_str("0.000000035").unwrap(); // 1 × 3.5e-08
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (b, m, key) = (budgets.clone(), meter.clone(), key.clone());
+            std::thread::spawn(move || {
+                for _ in 0..2_000 {
+                    b.charge(std::slice::from_ref(&key), per_call);
+                    LlmCall::new("bedrock", "bedrock/us.amazon.nova-micro-v1:0")
+                        .endpoint("/chat")
+                        .usage(TokenUsage::new(1, 0))
+                        .record_with(&m);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // 16 000 direct charges + 16 000 recorded calls, each 3.5e-08.
+    assert_eq!(budgets.spent(&key), Some(per_call * Decimal::from(32_000)));
+    let t = &meter.totals()[0];
+    assert_eq!(t.calls, 16_000);
+    assert_eq!(t.usage.input, 16_000);
+    assert_eq!(t.cost.total, Decimal::from_str("0.00056").unwrap());
+}
