@@ -621,7 +621,8 @@ impl LatencyCheck {
 }
 
 /// What `assert_latency!` accepts before its clauses: a closure to measure, or a
-/// [`LatencySummary`] (owned or borrowed) to judge as it is.
+/// [`LatencySummary`] (owned, borrowed, or the `Option` that
+/// [`perf_core::summary`](crate::summary) returns) to judge as it is.
 pub trait LatencySubject {
     /// Measures or reads the subject and judges it.
     fn check_with(
@@ -651,6 +652,21 @@ impl LatencySubject for LatencySummary {
         clauses: &[Clause],
     ) -> Result<LatencySummary, LatencyAssertionError> {
         check.check(&self, clauses)
+    }
+}
+
+/// What [`summary`](crate::summary) returns: `None` (nothing recorded under that name) is
+/// an [`EmptySummary`](LatencyAssertionError::EmptySummary) failure, not a pass.
+impl LatencySubject for Option<LatencySummary> {
+    fn check_with(
+        self,
+        check: &LatencyCheck,
+        clauses: &[Clause],
+    ) -> Result<LatencySummary, LatencyAssertionError> {
+        match self {
+            Some(s) => check.check(&s, clauses),
+            None => Err(LatencyAssertionError::EmptySummary),
+        }
     }
 }
 
@@ -706,8 +722,14 @@ macro_rules! __perf_clause {
 /// let summary = assert_latency!(samples = 200, warmup = 20; || std::hint::black_box(1 + 1), p99 < "20ms");
 /// assert_eq!(summary.count, 200);
 ///
-/// // Judge a summary you already have (e.g. `perf_core::summary("my_fn")` after #[timed] calls).
+/// // Judge a summary you already have.
 /// assert_latency!(&summary, max < ms(100), mean < us(10_000));
+///
+/// // Or what `#[timed]` / `perf_core::time` recorded under a name.
+/// for _ in 0..100 {
+///     let _t = perf_core::time("doc_checkout");
+/// }
+/// assert_latency!(perf_core::summary("doc_checkout"), p99 < ms(50));
 /// ```
 ///
 /// Clauses: `p50 p90 p95 p99 p999 max mean min`, with `<` or `<=`, against a

@@ -283,3 +283,17 @@ async fn async_failure_and_panic_are_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn named_summary_from_the_registry() {
+    for _ in 0..100 {
+        let _t = perf_core::time("assert_latency_named");
+    }
+    let s = assert_latency!(perf_core::summary("assert_latency_named"), p99 < ms(100));
+    assert_eq!(s.count, 100);
+    let msg = panic_message(|| {
+        assert_latency!(perf_core::summary("never_recorded_here"), p99 < ms(100));
+    });
+    assert!(msg.contains("holds no samples"), "{msg}");
+    assert!(msg.contains("is the name right?"), "{msg}");
+}
