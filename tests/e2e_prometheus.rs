@@ -1,8 +1,8 @@
 //! End to end against a real Prometheus server: the `service` example runs in this process
 //! on 127.0.0.1, a real `prometheus` scrapes it every second, and what Prometheus answers
 //! over its HTTP API must agree with what perf reports in process: exact counts and sums,
-//! quantiles within the bucket they fall in. `promtool check metrics` must accept the
-//! exposition.
+//! quantiles within the bucket they fall in; perf-llm's token, cost and cache-savings series
+//! equal its exact in-process totals. `promtool check metrics` must accept the exposition.
 //!
 //! Needs `prometheus` and `promtool` on `PATH` (Debian: `apt-get install prometheus`).
 //! Without them the test prints `SKIPPED: ...` to stderr and returns; with
@@ -235,6 +235,120 @@ fn assert_same_bucket(what: &str, prometheus: f64, in_process: Duration) {
     eprintln!("{what}: Prometheus {prometheus:.6} s, perf {v:.6} s, bucket ({lower}, {upper}]");
 }
 
+/// Records three OpenAI chat calls (two with prompt-cache hits) through perf-llm's global
+/// meter and returns its exact totals per model.
+fn record_llm_calls() -> Vec<perf::llm::ModelTotals> {
+    let calls = [
+        ("gpt-4o", 2000, 300, 1500),
+        ("gpt-4o", 1200, 150, 0),
+        ("gpt-4o-mini", 5000, 800, 4096),
+    ];
+    for (model, input, output, cached) in calls {
+        let response = serde_json::json!({
+            "id": "chatcmpl-e2e", "object": "chat.completion", "model": model,
+            "usage": {
+                "prompt_tokens": input, "completion_tokens": output,
+                "total_tokens": input + output,
+                "prompt_tokens_details": {"cached_tokens": cached}
+            }
+        });
+        perf::llm::LlmCall::new("openai", model)
+            .response(&response)
+            .latency(Duration::from_millis(350))
+            .record();
+    }
+    let totals = perf::llm::LlmMeter::global().totals();
+    assert_eq!(totals.len(), 2, "{totals:?}");
+    for t in &totals {
+        assert_eq!(
+            t.unpriced, 0,
+            "{} has no price in the built-in table",
+            t.model
+        );
+        assert!(t.cost.total_usd() > 0.0);
+    }
+    totals
+}
+
+/// Prometheus has perf-llm's tokens, cost and cache savings as recorded in process.
+async fn assert_llm_counters(
+    prom: &mut PrometheusProcess,
+    totals: &[perf::llm::ModelTotals],
+    at: f64,
+) {
+    let per_model = |result: &BTreeMap<String, f64>, model: &str| {
+        result
+            .iter()
+            .find(|(labels, _)| labels.contains(&format!("\"gen_ai_request_model\":\"{model}\"")))
+            .map(|(_, v)| *v)
+    };
+    let cost = prom
+        .query(
+            "sum by (gen_ai_request_model) (gen_ai_client_cost_nano_usd_total)",
+            Some(at),
+        )
+        .await;
+    let savings = prom
+        .query(
+            "sum by (gen_ai_request_model) (gen_ai_client_cache_savings_usd)",
+            Some(at),
+        )
+        .await;
+    for t in totals {
+        // The counter holds the exact decimal total floored to whole nano-dollars.
+        let usd = per_model(&cost, &t.model)
+            .unwrap_or_else(|| panic!("no cost of {}: {cost:?}", t.model))
+            / 1e9;
+        let exact = t.cost.total_usd();
+        assert!(
+            usd <= exact + 1e-12 && exact - usd < 1.000_001e-9,
+            "{} cost: Prometheus {usd} USD, perf {exact} USD",
+            t.model
+        );
+        let saved = per_model(&savings, &t.model).unwrap_or(0.0);
+        let exact_saved = t.cost.cache_savings_usd();
+        assert!(
+            (saved - exact_saved).abs() <= 1e-9 * exact_saved.abs().max(1.0),
+            "{} cache savings: Prometheus {saved} USD, perf {exact_saved} USD",
+            t.model
+        );
+        eprintln!(
+            "{}: cost {usd:.9} USD (perf {exact:.9}), cache savings {saved:.9} USD",
+            t.model
+        );
+    }
+    assert!(
+        totals.iter().any(|t| t.cost.cache_savings_usd() > 0.0),
+        "the cached calls saved nothing"
+    );
+    let tokens = prom
+        .query(
+            "sum by (gen_ai_token_type) (gen_ai_client_token_usage_sum)",
+            Some(at),
+        )
+        .await;
+    let of_type = |kind: &str| {
+        tokens
+            .iter()
+            .find(|(labels, _)| labels.contains(&format!("\"gen_ai_token_type\":\"{kind}\"")))
+            .map(|(_, v)| *v)
+    };
+    let input: u64 = totals.iter().map(|t| t.usage.input).sum();
+    let output: u64 = totals.iter().map(|t| t.usage.output).sum();
+    assert_eq!(of_type("input"), Some(input as f64), "{tokens:?}");
+    assert_eq!(of_type("output"), Some(output as f64), "{tokens:?}");
+    let calls = prom
+        .scalar(
+            "sum(gen_ai_client_token_usage_count{gen_ai_token_type=\"input\"})",
+            Some(at),
+        )
+        .await;
+    assert_eq!(
+        calls,
+        Some(totals.iter().map(|t| t.calls).sum::<u64>() as f64)
+    );
+}
+
 #[test]
 fn e2e_prometheus_or_skip() {
     let Some((prometheus, promtool)) = tools_or_skip("e2e_prometheus_or_skip") else {
@@ -262,6 +376,7 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
     // baseline that `rate()` counts from.
     let warm_up = service::drive(service_addr, 8, 2).await.unwrap();
     assert_eq!(warm_up.failed, 0);
+    let llm = record_llm_calls();
     let baseline = function_snapshot(None);
     let baseline_work = function_snapshot(Some("do_work"));
 
@@ -372,6 +487,8 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
         route_count("/metrics").is_some_and(|n| n >= 2.0),
         "Prometheus' own scrapes are timed too: {by_route:?}"
     );
+
+    assert_llm_counters(&mut prom, &llm, at).await;
 
     // Quantiles agree within the bucket resolution.
     let p99_all = prom
