@@ -488,6 +488,21 @@ impl Snapshot {
             .sum()
     }
 
+    /// [`count_at_or_below`](Self::count_at_or_below) for each of `bounds` (ascending), in
+    /// one pass over the buckets.
+    pub fn cumulative_counts(&self, bounds: &[u64]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(bounds.len());
+        let (mut seen, mut i) = (0u64, 0usize);
+        for &bound in bounds {
+            while i < self.counts.len() && value_of(i) <= bound {
+                seen += self.counts[i];
+                i += 1;
+            }
+            out.push(seen);
+        }
+        out
+    }
+
     /// Non-empty buckets as `(value in nanoseconds, count)`, lowest first.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.counts

@@ -1,6 +1,6 @@
 //! The scope timer: `let _t = perf_core::time("block");` times the rest of the scope.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crate::clock;
@@ -18,6 +18,8 @@ struct Block {
 thread_local! {
     /// Saves the global lookup after a thread's first use of a name.
     static CACHE: RefCell<HashMap<Box<str>, &'static Block>> = RefCell::new(HashMap::new());
+    /// The last block used on this thread: a name timed in a loop skips even the hash.
+    static LAST: Cell<Option<&'static Block>> = const { Cell::new(None) };
 }
 
 /// Times a block under `name`, recorded into the global registry as
@@ -32,18 +34,29 @@ thread_local! {
 /// assert_eq!(perf_core::summary("load_config").unwrap().count, 1);
 /// ```
 pub fn time(name: &str) -> ScopeTimer {
-    let block = CACHE.with(|c| {
+    let block = match LAST.get() {
+        Some(block) if block.name == name => block,
+        _ => {
+            let block = lookup(name);
+            LAST.set(Some(block));
+            block
+        }
+    };
+    ScopeTimer {
+        block,
+        start: clock::now_nanos(),
+    }
+}
+
+fn lookup(name: &str) -> &'static Block {
+    CACHE.with(|c| {
         if let Some(b) = c.borrow().get(name) {
             return *b;
         }
         let b = block(name);
         c.borrow_mut().insert(name.into(), b);
         b
-    });
-    ScopeTimer {
-        block,
-        start: clock::now_nanos(),
-    }
+    })
 }
 
 fn block(name: &str) -> &'static Block {

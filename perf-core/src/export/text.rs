@@ -117,13 +117,12 @@ pub fn render(registry: &Registry, opts: &RenderOptions) -> String {
         let _ = writeln!(out, "# TYPE {name} histogram");
         for (series, snap) in members {
             let buckets = series.buckets.unwrap_or(&opts.buckets);
-            for le in buckets {
-                let nanos = (le * 1e9).round() as u64;
+            let bounds: Vec<u64> = buckets.iter().map(|le| (le * 1e9).round() as u64).collect();
+            for (le, count) in buckets.iter().zip(snap.cumulative_counts(&bounds)) {
                 let _ = writeln!(
                     out,
-                    "{name}_bucket{} {}",
+                    "{name}_bucket{} {count}",
                     labels(series, opts, Some(("le", &format!("{le}")))),
-                    snap.count_at_or_below(nanos)
                 );
             }
             let _ = writeln!(
