@@ -70,7 +70,9 @@ impl<F: Future> DetectBlocking<F> {
             inner,
             site,
             monitor,
-            threshold: config.threshold_nanos.unwrap_or_else(default_threshold_nanos),
+            threshold: config
+                .threshold_nanos
+                .unwrap_or_else(default_threshold_nanos),
             sink: config.sink,
             clock: config.clock,
             unflushed: 0,
@@ -249,9 +251,14 @@ mod tests {
         };
         assert_eq!((out, polls), (7, 5));
         let reports = sink.take();
-        let durations: Vec<u64> = reports.iter().map(|r| r.duration.as_nanos() as u64).collect();
+        let durations: Vec<u64> = reports
+            .iter()
+            .map(|r| r.duration.as_nanos() as u64)
+            .collect();
         assert_eq!(durations, vec![10_000_000, 30_000_000]);
-        assert!(reports.iter().all(|r| r.location.file().ends_with("detect.rs")));
+        assert!(reports
+            .iter()
+            .all(|r| r.location.file().ends_with("detect.rs")));
         let s = monitor.stats();
         assert_eq!(s.total_poll_count, 5);
         assert_eq!(s.total_slow_poll_count, 2);

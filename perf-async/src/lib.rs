@@ -9,7 +9,7 @@
 //! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
 //!   rate-limited `tracing` WARN ([`TracingSink`]).
 //! * [`assert_no_blocking!`] fails a test that blocks.
-//! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`](crate::runtime)
+//! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`]
 //!   for what is and is not covered); [`RuntimeGauges`] exports tokio's runtime metrics.
 //! * [`Watchdog`] reports polls still running past their threshold.
 //!
@@ -45,9 +45,13 @@ pub use config::{default_threshold, set_default_threshold, Config, DEFAULT_THRES
 pub use detect::{DetectBlocking, FutureExt};
 pub use error::{ConfigError, WatchdogError};
 pub use monitor::{BlockingMonitor, BlockingStats};
-pub use report::{set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink};
+pub use report::{
+    set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink,
+};
 pub use runtime::{block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
-pub use site::{locations, LocationStats, POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL};
+pub use site::{
+    locations, LocationStats, POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL,
+};
 pub use stack::{Frame, Stack};
 pub use watchdog::{Watchdog, WatchdogConfig};
 

@@ -60,7 +60,9 @@ impl MonitorInner {
 
 impl fmt::Debug for BlockingMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("BlockingMonitor").field(&self.stats()).finish()
+        f.debug_tuple("BlockingMonitor")
+            .field(&self.stats())
+            .finish()
     }
 }
 

@@ -138,6 +138,9 @@ pub trait SlowPollSink: Send + Sync + 'static {
     fn report(&self, poll: &SlowPoll);
 }
 
+/// File, line, column, and whether the limit is for stalls.
+type LimitKey = (&'static str, u32, u32, bool);
+
 /// The default sink: a `tracing` WARN (target `perf::async`) per report, at most one per
 /// location per interval (1 s by default, [`TracingSink::with_interval`]); the reports
 /// held back are counted and given in the next WARN's `suppressed` field. Stalls have their
@@ -149,7 +152,7 @@ pub trait SlowPollSink: Send + Sync + 'static {
 /// ```
 #[derive(Debug)]
 pub struct TracingSink {
-    limits: Mutex<HashMap<(&'static str, u32, u32, bool), Arc<SlowLog>>>,
+    limits: Mutex<HashMap<LimitKey, Arc<SlowLog>>>,
     interval: Duration,
 }
 
@@ -347,7 +350,10 @@ mod tests {
     #[test]
     fn display_names_location_task_and_state() {
         let s = poll(PollState::StillRunning).to_string();
-        assert!(s.starts_with("poll still running after 50.0ms (threshold 10.0ms) at "), "{s}");
+        assert!(
+            s.starts_with("poll still running after 50.0ms (threshold 10.0ms) at "),
+            "{s}"
+        );
         assert!(s.contains("report.rs:"), "{s}");
         assert!(s.contains("task=t"), "{s}");
     }

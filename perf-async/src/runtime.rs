@@ -167,10 +167,7 @@ impl RuntimeGauges {
         metrics::gauge!(GLOBAL_QUEUE_DEPTH, &rt).set(m.global_queue_depth() as f64);
         #[cfg(target_has_atomic = "64")]
         for w in 0..m.num_workers() {
-            let labels = [
-                ("runtime", self.name.to_owned()),
-                ("worker", w.to_string()),
-            ];
+            let labels = [("runtime", self.name.to_owned()), ("worker", w.to_string())];
             metrics::counter!(WORKER_PARKS, &labels).absolute(m.worker_park_count(w));
             // Counters are integers: busy time goes out as a gauge holding the running
             // total in seconds, which Prometheus `rate()` reads as a counter.

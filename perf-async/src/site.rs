@@ -36,7 +36,10 @@ fn sites() -> &'static RwLock<HashMap<Key, &'static Site>> {
 
 /// The site of `location` and `task`, created (with its metric handles, from the recorder
 /// installed at that moment) on first use.
-pub(crate) fn site(location: &'static Location<'static>, task: Option<&'static str>) -> &'static Site {
+pub(crate) fn site(
+    location: &'static Location<'static>,
+    task: Option<&'static str>,
+) -> &'static Site {
     let key = (location.file(), location.line(), location.column(), task);
     if let Some(s) = sites().read().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return s;

@@ -80,9 +80,25 @@ fn short_path(p: &Path) -> PathBuf {
 
 /// Crates whose frames are plumbing between the user's code and the blocking call.
 const PLUMBING: &[&str] = &[
-    "std::", "core::", "alloc::", "tokio::", "perf_async::", "backtrace::", "futures",
-    "pin_project", "<std::", "<core::", "<alloc::", "<tokio::", "<perf_async::",
-    "<futures", "__rust", "_start", "__libc", "start_thread", "clone",
+    "std::",
+    "core::",
+    "alloc::",
+    "tokio::",
+    "perf_async::",
+    "backtrace::",
+    "futures",
+    "pin_project",
+    "<std::",
+    "<core::",
+    "<alloc::",
+    "<tokio::",
+    "<perf_async::",
+    "<futures",
+    "__rust",
+    "_start",
+    "__libc",
+    "start_thread",
+    "clone",
 ];
 
 fn is_plumbing(name: &str) -> bool {
@@ -140,30 +156,36 @@ impl Stack {
     /// The innermost frame outside std, core, tokio and perf-async: the user's code that
     /// called the blocking function.
     pub fn user_frame(&self) -> Option<&Frame> {
-        self.frames.iter().find(|f| {
-            f.function.as_deref().is_some_and(|n| !is_plumbing(n) && n.contains("::"))
+        self.user_index().map(|i| &self.frames[i])
+    }
+
+    fn user_index(&self) -> Option<usize> {
+        self.frames.iter().position(|f| {
+            f.function
+                .as_deref()
+                .is_some_and(|n| !is_plumbing(n) && n.contains("::"))
         })
     }
 
-    /// One line: the blocking call and the user's frame that made it, e.g.
-    /// `std::thread::sleep ← my_app::handler::{{closure}} (src/handler.rs:42)`.
+    /// One line: the function the user's code called and the user's frame that called it,
+    /// e.g. `std::thread::functions::sleep ← my_app::handler (src/handler.rs:42)`; just the
+    /// user's frame when it is the innermost (a loop in the user's own code).
     pub fn summary(&self) -> String {
         if let Some(reason) = &self.missing {
             return format!("no stack: {reason}");
         }
-        let user = self.user_frame();
-        // The innermost named Rust frame (skipping libc's unnamed syscall wrappers).
-        let inner = self
-            .frames
-            .iter()
-            .find(|f| f.function.as_deref().is_some_and(|n| n.contains("::")));
-        match (inner, user) {
-            (Some(i), Some(u)) if i.ip != u.ip || i.function != u.function => {
-                format!("{} ← {u}", i.function.as_deref().unwrap_or("?"))
+        match self.user_index() {
+            Some(u) => {
+                let callee = self.frames[..u]
+                    .iter()
+                    .rev()
+                    .find_map(|f| f.function.as_deref());
+                match callee {
+                    Some(c) => format!("{c} ← {}", self.frames[u]),
+                    None => self.frames[u].to_string(),
+                }
             }
-            (_, Some(u)) => u.to_string(),
-            (Some(i), None) => i.to_string(),
-            (None, None) => match self.frames.first() {
+            None => match self.frames.first() {
                 Some(f) => f.to_string(),
                 None => "empty stack".to_owned(),
             },
@@ -171,14 +193,28 @@ impl Stack {
     }
 }
 
+/// The summary, then the frames from the innermost to the wrapper's poll (the runtime's
+/// frames below it are counted, not listed; [`Stack::frames`] has them all).
 impl fmt::Display for Stack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(reason) = &self.missing {
             return write!(f, "no stack: {reason}");
         }
         writeln!(f, "{}", self.summary())?;
-        for (i, frame) in self.frames.iter().enumerate() {
+        let shown = self
+            .frames
+            .iter()
+            .rposition(|fr| {
+                fr.function
+                    .as_deref()
+                    .is_some_and(|n| n.contains("perf_async::detect::DetectBlocking"))
+            })
+            .map_or(self.frames.len(), |i| i + 1);
+        for (i, frame) in self.frames[..shown].iter().enumerate() {
             writeln!(f, "  {i:>3}: {frame}")?;
+        }
+        if shown < self.frames.len() {
+            writeln!(f, "  … {} runtime frames", self.frames.len() - shown)?;
         }
         Ok(())
     }
@@ -201,21 +237,50 @@ impl ThreadTarget {
     }
 }
 
-/// Captures the stack of `target` while it is stalled. `None` when the `stack` feature is
+/// A stack as captured inside the stalled thread: raw instruction pointers, resolved later
+/// (resolution is slow the first time: it loads the binary's debug info).
+#[cfg_attr(not(feature = "stack"), allow(dead_code))]
+pub(crate) enum RawStack {
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Ips(Vec<usize>),
+    Unavailable(Stack),
+}
+
+impl RawStack {
+    /// Function, file and line of every frame; call outside any signal handler.
+    pub(crate) fn resolve(self) -> Stack {
+        match self {
+            #[cfg(all(feature = "stack", target_os = "linux"))]
+            RawStack::Ips(ips) => Stack::from_frames(capture::trim(capture::resolve(&ips))),
+            #[cfg(not(all(feature = "stack", target_os = "linux")))]
+            RawStack::Ips(_) => Stack::unavailable("stack capture is off"),
+            RawStack::Unavailable(s) => s,
+        }
+    }
+}
+
+/// Readies capture when a watchdog starts: installs the signal handler and loads the debug
+/// info on a helper thread, so the first stall's report is not held up by it.
+pub(crate) fn prepare() {
+    #[cfg(all(feature = "stack", target_os = "linux"))]
+    capture::prepare();
+}
+
+/// Takes the raw stack of `target` while it is stalled. `None` when the `stack` feature is
 /// off.
 #[allow(unused_variables)]
-pub(crate) fn capture(target: ThreadTarget) -> Option<Stack> {
+pub(crate) fn capture(target: ThreadTarget) -> Option<RawStack> {
     #[cfg(all(feature = "stack", target_os = "linux"))]
     {
         Some(capture::capture(target.tid))
     }
     #[cfg(all(feature = "stack", not(target_os = "linux")))]
     {
-        Some(Stack::unavailable(format!(
+        Some(RawStack::Unavailable(Stack::unavailable(format!(
             "stack capture signals the stalled thread and is implemented on Linux only; \
              this target is {}",
             std::env::consts::OS
-        )))
+        ))))
     }
     #[cfg(not(feature = "stack"))]
     {
@@ -230,7 +295,7 @@ mod capture {
     use std::sync::{Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
-    use super::{Frame, Stack};
+    use super::{Frame, RawStack, Stack};
 
     const MAX_FRAMES: usize = 128;
     const WAIT: Duration = Duration::from_millis(100);
@@ -290,7 +355,10 @@ mod capture {
     extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut c_void) {
         // SAFETY: __errno_location returns this thread's errno slot.
         let errno = unsafe { *libc::__errno_location() };
-        if TARGET.compare_exchange(gettid(), CLAIMED, AcqRel, Relaxed).is_ok() {
+        if TARGET
+            .compare_exchange(gettid(), CLAIMED, AcqRel, Relaxed)
+            .is_ok()
+        {
             let mut n = 0;
             // SAFETY: the closure touches only static atomics; see the module's safety
             // argument for the unwinder itself.
@@ -308,14 +376,28 @@ mod capture {
         unsafe { *libc::__errno_location() = errno };
     }
 
-    pub(super) fn capture(tid: i32) -> Stack {
+    pub(super) fn prepare() {
+        if INSTALLED.get_or_init(install).is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("perf-async-symbols".into())
+                .spawn(|| {
+                    backtrace::resolve(prepare as *const () as *mut c_void, |_| {});
+                });
+        }
+    }
+
+    fn unavailable(why: impl Into<String>) -> RawStack {
+        RawStack::Unavailable(Stack::unavailable(why))
+    }
+
+    pub(super) fn capture(tid: i32) -> RawStack {
         let sig = match INSTALLED.get_or_init(install) {
             Ok(sig) => *sig,
-            Err(why) => return Stack::unavailable(why.clone()),
+            Err(why) => return unavailable(why.clone()),
         };
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         if DISABLED.load(Acquire) {
-            return Stack::unavailable(
+            return unavailable(
                 "an earlier capture never finished, so stack capture was turned off",
             );
         }
@@ -326,7 +408,7 @@ mod capture {
         let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, sig) };
         if rc != 0 {
             TARGET.store(0, Release);
-            return Stack::unavailable(format!(
+            return unavailable(format!(
                 "could not signal thread {tid}: {}",
                 std::io::Error::last_os_error()
             ));
@@ -335,7 +417,7 @@ mod capture {
         while !DONE.load(Acquire) {
             if Instant::now() >= deadline {
                 if TARGET.compare_exchange(tid, 0, AcqRel, Relaxed).is_ok() {
-                    return Stack::unavailable(format!(
+                    return unavailable(format!(
                         "thread {tid} did not run the signal handler within {WAIT:?} \
                          (is SIGRTMIN+5 blocked on it?)"
                     ));
@@ -345,7 +427,7 @@ mod capture {
                 while !DONE.load(Acquire) {
                     if Instant::now() >= late {
                         DISABLED.store(true, Release);
-                        return Stack::unavailable(
+                        return unavailable(
                             "the signal handler did not finish walking the stack; \
                              stack capture is now off",
                         );
@@ -359,10 +441,10 @@ mod capture {
         TARGET.store(0, Release);
         let n = LEN.load(Relaxed).min(MAX_FRAMES);
         let ips: Vec<usize> = IPS[..n].iter().map(|ip| ip.load(Relaxed)).collect();
-        Stack::from_frames(trim(resolve(&ips)))
+        RawStack::Ips(ips)
     }
 
-    fn resolve(ips: &[usize]) -> Vec<Frame> {
+    pub(super) fn resolve(ips: &[usize]) -> Vec<Frame> {
         let mut frames = Vec::with_capacity(ips.len());
         for &ip in ips {
             let before = frames.len();
@@ -389,7 +471,7 @@ mod capture {
     }
 
     /// Drops the frames of the unwinder, the handler and the signal trampoline.
-    fn trim(frames: Vec<Frame>) -> Vec<Frame> {
+    pub(super) fn trim(frames: Vec<Frame>) -> Vec<Frame> {
         let handler = frames.iter().rposition(|f| {
             f.function
                 .as_deref()
@@ -399,9 +481,10 @@ mod capture {
             Some(i) => frames.into_iter().skip(i + 1).collect(),
             None => frames,
         };
-        if rest.first().is_some_and(|f| {
-            f.function.is_none() || f.function.as_deref() == Some("__restore_rt")
-        }) {
+        if rest
+            .first()
+            .is_some_and(|f| f.function.is_none() || f.function.as_deref() == Some("__restore_rt"))
+        {
             rest.remove(0);
         }
         rest
@@ -431,13 +514,31 @@ mod tests {
                 line: None,
             },
             frame("std::thread::sleep", Some("/rustc/thread.rs"), Some(9), 2),
-            frame("my_app::handler::{{closure}}", Some("src/handler.rs"), Some(42), 3),
+            frame(
+                "my_app::handler::{{closure}}",
+                Some("src/handler.rs"),
+                Some(42),
+                3,
+            ),
             frame("tokio::runtime::task::raw::poll", None, None, 4),
         ]);
         assert_eq!(
             s.summary(),
             "std::thread::sleep ← my_app::handler::{{closure}} (src/handler.rs:42)"
         );
+        let with_wrapper = Stack::from_frames(vec![
+            frame("my_app::spin", Some("src/a.rs"), Some(3), 1),
+            frame(
+                "<perf_async::detect::DetectBlocking<F> as core::future::future::Future>::poll",
+                None,
+                None,
+                2,
+            ),
+            frame("tokio::runtime::task::raw::poll", None, None, 3),
+            frame("tokio::runtime::task::raw::RawTask::poll", None, None, 4),
+        ]);
+        let text = with_wrapper.to_string();
+        assert!(text.ends_with("… 2 runtime frames\n"), "{text}");
         assert!(s.contains_function("my_app::handler"));
         assert!(s.to_string().lines().count() == 5, "{s}");
     }
@@ -452,5 +553,13 @@ mod tests {
     #[test]
     fn no_capture_without_the_feature() {
         assert!(capture(ThreadTarget::current()).is_none());
+    }
+
+    #[cfg(all(feature = "stack", not(target_os = "linux")))]
+    #[test]
+    fn other_targets_say_why_there_are_no_frames() {
+        let s = capture(ThreadTarget::current()).unwrap().resolve();
+        assert!(s.frames().is_empty());
+        assert!(s.missing_reason().unwrap().contains("Linux only"));
     }
 }

@@ -320,8 +320,14 @@ impl Watchdog {
 
     /// Starts the watchdog with `config`.
     pub fn start_with(config: WatchdogConfig) -> Result<Watchdog, WatchdogError> {
-        if ACTIVE.compare_exchange(false, true, AcqRel, Acquire).is_err() {
+        if ACTIVE
+            .compare_exchange(false, true, AcqRel, Acquire)
+            .is_err()
+        {
             return Err(WatchdogError::AlreadyRunning);
+        }
+        if config.captures_stacks() {
+            stack::prepare();
         }
         let shared = Arc::new(Shared {
             config,
@@ -419,21 +425,20 @@ fn scan(config: &WatchdogConfig) -> usize {
         site.stalls.increment(1);
         let mut stack = None;
         if config.captures_stacks() && slot.seq.load(SeqCst) == seq {
-            if let Some(s) = stack::capture(slot.target) {
-                // A stack taken after the poll ended shows other code: keep it only if the
-                // same poll was still in progress once the capture finished.
-                if slot.seq.load(SeqCst) == seq {
-                    let s = Arc::new(s);
-                    *slot.stack.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some((p.poll_id, s.clone()));
-                    stack = Some(s);
-                }
+            // A stack taken after the poll ended shows other code: keep it only if the same
+            // poll was still in progress once the walk finished. Resolving comes after.
+            if let Some(raw) = stack::capture(slot.target).filter(|_| slot.seq.load(SeqCst) == seq)
+            {
+                let s = Arc::new(raw.resolve());
+                *slot.stack.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((p.poll_id, s.clone()));
+                stack = Some(s);
             }
         }
         let report = SlowPoll {
             location: site.location,
             task: site.task,
-            duration: Duration::from_nanos(config.clock.now_nanos().saturating_sub(p.start)),
+            duration: Duration::from_nanos(stuck),
             threshold: Duration::from_nanos(p.threshold),
             thread: slot.thread.clone(),
             state: PollState::StillRunning,

@@ -150,7 +150,10 @@ fn corpus_at_the_default_threshold() {
         let (a, la) = (tokio::spawn(blocking_sleep().detect_blocking()), line!());
         let (b, lb) = (tokio::spawn(blocking_spin().detect_blocking()), line!());
         let (c, lc) = (tokio::spawn(blocking_fs(path).detect_blocking()), line!());
-        let (d, ld) = (tokio::spawn(blocking_mutex(lock).detect_blocking()), line!());
+        let (d, ld) = (
+            tokio::spawn(blocking_mutex(lock).detect_blocking()),
+            line!(),
+        );
         a.await.unwrap();
         b.await.unwrap();
         assert!(c.await.unwrap() >= 8 << 20);

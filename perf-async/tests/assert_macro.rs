@@ -25,12 +25,17 @@ fn fails_listing_every_slow_poll() {
     let err = std::panic::catch_unwind(|| {
         perf_async::assert_no_blocking!(async {
             tokio::task::yield_now().await;
-            async { std::thread::sleep(Duration::from_millis(60)) }.detect_blocking().await;
+            async { std::thread::sleep(Duration::from_millis(60)) }
+                .detect_blocking()
+                .await;
         })
     })
     .unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.starts_with("blocking detected: 2 slow poll(s)"), "{msg}");
+    assert!(
+        msg.starts_with("blocking detected: 2 slow poll(s)"),
+        "{msg}"
+    );
     assert!(
         msg.contains(&format!("assert_macro.rs:{inner_line} took")),
         "{msg}"
@@ -44,9 +49,14 @@ fn fails_listing_every_slow_poll() {
 
 #[test]
 fn takes_a_config() {
-    let cfg = Config::new().with_threshold(Duration::from_millis(2)).unwrap();
+    let cfg = Config::new()
+        .with_threshold(Duration::from_millis(2))
+        .unwrap();
     let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        perf_async::assert_no_blocking!(async { std::thread::sleep(Duration::from_millis(20)) }, cfg)
+        perf_async::assert_no_blocking!(
+            async { std::thread::sleep(Duration::from_millis(20)) },
+            cfg
+        )
     }))
     .unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();

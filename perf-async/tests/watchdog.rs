@@ -9,8 +9,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use perf_async::{
-    CollectingSink, Config, FutureExt, PollState, SlowPoll, Watchdog, WatchdogConfig,
-    WatchdogError,
+    CollectingSink, Config, FutureExt, PollState, SlowPoll, Watchdog, WatchdogConfig, WatchdogError,
 };
 use perf_core::clock::Clock;
 
@@ -30,10 +29,16 @@ fn at_line(polls: &[SlowPoll], line: u32) -> Vec<SlowPoll> {
 fn wait_for(sink: &CollectingSink, line: u32, state: PollState) -> SlowPoll {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(p) = at_line(&sink.polls(), line).into_iter().find(|p| p.state == state) {
+        if let Some(p) = at_line(&sink.polls(), line)
+            .into_iter()
+            .find(|p| p.state == state)
+        {
             return p;
         }
-        assert!(Instant::now() < deadline, "no {state:?} report at line {line}");
+        assert!(
+            Instant::now() < deadline,
+            "no {state:?} report at line {line}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -71,7 +76,11 @@ fn stall_is_reported_while_stuck_then_with_its_final_duration() {
     assert_eq!(stuck[0].state, PollState::StillRunning);
     assert_eq!(stuck[0].task, Some("sleeper"));
     assert!(stuck[0].duration >= Duration::from_millis(20));
-    assert!(stuck[0].duration < Duration::from_millis(300), "{}", stuck[0]);
+    assert!(
+        stuck[0].duration < Duration::from_millis(300),
+        "{}",
+        stuck[0]
+    );
     assert_eq!(stuck[0].thread.id, std::thread::current().id());
 
     let done = at_line(&finals.polls(), line);
@@ -120,7 +129,14 @@ fn an_endless_loop_is_reported_while_it_runs() {
     let _release = Release(stop.clone());
     let report = wait_for(&stalls, line, PollState::StillRunning);
     assert!(report.duration >= Duration::from_millis(10));
-    assert!(report.thread.name.as_deref().is_some_and(|n| n.starts_with("tokio")), "{report}");
+    assert!(
+        report
+            .thread
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("tokio")),
+        "{report}"
+    );
     stop.store(true, Ordering::Relaxed);
     rt.block_on(task).unwrap();
     watchdog.stop();
@@ -219,7 +235,9 @@ fn runtime_shutdown_while_the_watchdog_runs() {
         .unwrap()
         .with_sink(Arc::new(CollectingSink::new()));
     let (_task, line) = (
-        rt.spawn(async { std::thread::sleep(Duration::from_millis(150)) }.detect_blocking_with(cfg)),
+        rt.spawn(
+            async { std::thread::sleep(Duration::from_millis(150)) }.detect_blocking_with(cfg),
+        ),
         line!() - 1,
     );
     wait_for(&stalls, line, PollState::StillRunning);

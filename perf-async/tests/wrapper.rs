@@ -18,7 +18,9 @@ fn current_thread() -> tokio::runtime::Runtime {
 }
 
 fn fast() -> Config {
-    Config::new().with_threshold(Duration::from_millis(5)).unwrap()
+    Config::new()
+        .with_threshold(Duration::from_millis(5))
+        .unwrap()
 }
 
 #[test]
@@ -236,5 +238,7 @@ fn spawn_helpers_report_the_spawn_site() {
     assert_eq!(find(line_a).stats.total_poll_count, 1);
     assert_eq!(find(line_b).task, None);
     assert_eq!(find(line_c).task, Some("on-handle"));
-    assert!(all.iter().any(|l| l.task == Some("main") && l.location.file() == file!()));
+    assert!(all
+        .iter()
+        .any(|l| l.task == Some("main") && l.location.file() == file!()));
 }
