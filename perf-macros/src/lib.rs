@@ -73,7 +73,7 @@ use proc_macro::TokenStream;
 ///
 /// struct Cart(Vec<u32>);
 ///
-/// fn is_empty(v: &Vec<u32>) -> bool {
+/// fn is_empty(v: &[u32]) -> bool {
 ///     v.is_empty()
 /// }
 ///

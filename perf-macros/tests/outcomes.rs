@@ -81,7 +81,7 @@ fn a_bare_type_parameter_is_ok_even_when_it_is_a_result() {
     assert_eq!(count("outcome_generic", "ok"), 1);
 }
 
-fn is_empty(v: &Vec<u8>) -> bool {
+fn is_empty(v: &[u8]) -> bool {
     v.is_empty()
 }
 
