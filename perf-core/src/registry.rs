@@ -79,6 +79,9 @@ impl Series {
     }
 }
 
+/// A user-named histogram's identity: its name and sorted labels.
+type NamedKey = (String, Vec<(String, String)>);
+
 /// A set of named latency histograms with labels.
 ///
 /// ```
@@ -93,7 +96,7 @@ impl Series {
 /// ```
 pub struct Registry {
     series: Mutex<Vec<Series>>,
-    named: Mutex<BTreeMap<(String, Vec<(String, String)>), Arc<LatencyHistogram>>>,
+    named: Mutex<BTreeMap<NamedKey, Arc<LatencyHistogram>>>,
     guard: std::sync::OnceLock<LabelGuard>,
 }
 

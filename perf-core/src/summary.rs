@@ -104,11 +104,7 @@ impl LatencySummary {
             count,
             min: d(s.min_nanos()),
             max: d(s.max_nanos()),
-            mean: if count == 0 {
-                Duration::ZERO
-            } else {
-                d(s.sum_nanos() / count)
-            },
+            mean: d(s.sum_nanos().checked_div(count).unwrap_or(0)),
             stddev: d(s.stddev_nanos().round() as u64),
             p50: d(s.quantile_nanos(0.50)),
             p90: d(s.quantile_nanos(0.90)),

@@ -118,10 +118,9 @@ impl Periodic {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || loop {
-                match stopped.recv_timeout(every) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => task(),
-                    _ => break,
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    task();
                 }
             })?;
         Ok(Periodic {
