@@ -20,3 +20,8 @@ pub use perf_llm as llm;
 pub use perf_core::{
     histogram, report, summary, summary_with, time, timed, LatencyHistogram, LatencySummary,
 };
+
+pub use perf_core::{
+    assert_faster_than, assert_latency, assert_latency_async, assert_no_regression,
+    assert_no_regression_async,
+};
