@@ -376,6 +376,8 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
     // baseline that `rate()` counts from.
     let warm_up = service::drive(service_addr, 8, 2).await.unwrap();
     assert_eq!(warm_up.failed, 0);
+    let (status, _) = service::fetch(service_addr, "/no/such/page").await.unwrap();
+    assert_eq!(status, 404);
     let llm = record_llm_calls();
     let baseline = function_snapshot(None);
     let baseline_work = function_snapshot(Some("do_work"));
@@ -482,6 +484,17 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
         route_count("/work/{ms}"),
         Some(work_requests),
         "{by_route:?}"
+    );
+    let not_found = prom
+        .scalar(
+            "sum(http_server_request_duration_seconds_count{route=\"unmatched\",status=\"404\"})",
+            Some(at),
+        )
+        .await;
+    assert_eq!(
+        not_found,
+        Some(1.0),
+        "the fallback's 404 is timed as route=unmatched"
     );
     assert!(
         route_count("/metrics").is_some_and(|n| n >= 2.0),
