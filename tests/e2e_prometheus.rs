@@ -13,7 +13,6 @@
 mod service;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,7 +53,8 @@ fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
             if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
                 panic!("{message}, and {REQUIRE}=1 requires it");
             }
-            eprintln!("\n!!!!!!!! {message} !!!!!!!!\n");
+            // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = writeln!(std::io::stderr(), "\n!!!!!!!! {message} !!!!!!!!\n");
             None
         }
     }
@@ -86,7 +86,7 @@ impl PrometheusProcess {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.join("data").display()
+                dir.join(format!("data-{}", addr.port())).display()
             ))
             .arg(format!("--web.listen-address={addr}"))
             .stdin(Stdio::null())
@@ -95,6 +95,31 @@ impl PrometheusProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
         PrometheusProcess { child, addr, log }
+    }
+
+    /// Starts Prometheus and waits until it is ready. The free port can be taken between
+    /// our probe and Prometheus' bind: then it exits at once, and is started again.
+    async fn start_ready(binary: &Path, dir: &Path, target: SocketAddr) -> PrometheusProcess {
+        for attempt in 1..=3 {
+            let mut prom = PrometheusProcess::start(binary, dir, target);
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = prom.child.try_wait() {
+                    break;
+                }
+                if let Ok((status, _)) = service::fetch(prom.addr, "/-/ready").await {
+                    if status.is_success() {
+                        return prom;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            eprintln!(
+                "prometheus attempt {attempt} not ready; its log:\n{}",
+                std::fs::read_to_string(&prom.log).unwrap_or_default()
+            );
+        }
+        panic!("prometheus did not become ready in 3 attempts (see the logs above)");
     }
 
     /// Fails the test with Prometheus' log if it exited.
@@ -175,25 +200,6 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-/// Polls `probe` every 200 ms until it returns `Some`, failing after `limit`.
-async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The merged snapshot of every series of `function_calls_duration_seconds` (all functions
@@ -384,19 +390,7 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
 
     let dir = tempfile::tempdir().unwrap();
     let prometheus_started = unix_now();
-    let mut prom = PrometheusProcess::start(prometheus, dir.path(), service_addr);
-    let ready = prom.addr;
-    wait_for(
-        "prometheus /-/ready",
-        Duration::from_secs(40),
-        || async move {
-            match service::fetch(ready, "/-/ready").await {
-                Ok((status, _)) if status.is_success() => Some(()),
-                _ => None,
-            }
-        },
-    )
-    .await;
+    let mut prom = PrometheusProcess::start_ready(prometheus, dir.path(), service_addr).await;
     let calls = "sum(function_calls_total{function=\"do_work\"})";
     let warm_calls = baseline_work.count() as f64;
     let deadline = Instant::now() + Duration::from_secs(30);
