@@ -17,6 +17,9 @@ pub use perf_async as async_;
 pub use perf_core as core;
 pub use perf_llm as llm;
 
+/// `#[perf::llm_call(crate = perf::llm, provider = "openai")]` meters an async fn that calls a model.
+pub use perf_llm::llm_call;
+
 pub use perf_core::{
     histogram, report, summary, summary_with, time, timed, LatencyHistogram, LatencySummary,
 };

@@ -33,6 +33,7 @@ pub mod cache;
 mod call;
 mod cost;
 mod error;
+mod macro_support;
 pub mod pricing;
 pub mod providers;
 pub mod stream;
@@ -53,3 +54,14 @@ pub use usage::{TokenUsage, UsageStatus};
 
 /// The decimal type of every amount of money (re-exported so users need not depend on it).
 pub use rust_decimal::Decimal;
+
+pub use perf_macros::llm_call;
+
+/// What `#[llm_call]` generates code against. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::LlmMeter;
+    pub use crate::macro_support::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
+    /// `#[llm_call]` also times the fn as `#[timed]` does, through perf-core's callsite.
+    pub use perf_core;
+}

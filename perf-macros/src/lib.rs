@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod async_body;
+mod llm_call;
 mod timed;
 
 use proc_macro::TokenStream;
@@ -138,4 +139,147 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
     timed::timed(args.into(), item.into()).into()
+}
+
+/// Meters an async fn that calls a model: checks budgets before the call, then records its
+/// latency, token usage, cost and outcome with a `perf_llm::LlmMeter`, and times it like
+/// [`#[timed]`](macro@timed). Use it through `perf_llm::llm_call` or `perf::llm_call`; the
+/// generated code names only `::perf_llm::__private` paths.
+///
+/// ```
+/// use perf_llm::llm_call;
+///
+/// #[derive(Debug)]
+/// enum AskError {
+///     Http(u16),
+///     Budget(perf_llm::BudgetExceeded),
+/// }
+///
+/// impl From<perf_llm::BudgetExceeded> for AskError {
+///     fn from(e: perf_llm::BudgetExceeded) -> Self {
+///         AskError::Budget(e)
+///     }
+/// }
+///
+/// #[llm_call(provider = "openai", operation = "chat")]
+/// async fn ask(prompt: &str) -> Result<serde_json::Value, AskError> {
+///     // ... send `prompt`, parse the JSON answer ...
+///     Ok(serde_json::json!({"id": "chatcmpl-1", "model": "gpt-4o-mini", "usage": {
+///         "prompt_tokens": 1000, "completion_tokens": 100,
+///         "prompt_tokens_details": {"cached_tokens": 800}}}))
+/// }
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(ask("hello")).unwrap();
+/// let t = perf_llm::LlmMeter::global().totals();
+/// let t = t.iter().find(|t| t.model == "gpt-4o-mini").unwrap();
+/// assert_eq!((t.calls, t.usage.input, t.usage.cache_read), (1, 1000, 800));
+/// // 200 × $0.15/M + 800 × $0.075/M + 100 × $0.60/M
+/// assert_eq!(t.cost.total.to_string(), "0.00015");
+/// assert_eq!(perf_core::summary_with("ask", &[("result", "ok")]).unwrap().count, 1);
+/// ```
+///
+/// # What it needs
+/// An `async fn`, or a fn whose body ends in `async move { ... }` or
+/// `Box::pin(async move { ... })` (what `#[async_trait]` writes, so it works on the methods
+/// of an `#[async_trait]` impl), returning `Result<R, E>` (any alias of it) where
+/// `R: perf_llm::LlmResponse` — implemented for `serde_json::Value` and the provider types
+/// in `perf_llm::providers`. Unless `budget = false`, also `E: From<perf_llm::BudgetExceeded>`
+/// (`anyhow::Error` and `Box<dyn Error + Send + Sync>` have it; with thiserror, a
+/// `#[from] BudgetExceeded` variant).
+///
+/// # What one call does
+/// 1. At the first poll, the `#[timed]` clock starts and the options' expressions are
+///    evaluated (`model`, `user`, `endpoint`, `meter`), before the body runs.
+/// 2. Budgets: the meter's hard budgets for the call's user, endpoint and model are
+///    checked. If one is spent, the fn returns `Err(E::from(BudgetExceeded))` **without
+///    running the body**, and no LLM call is recorded (none was sent); the `#[timed]`
+///    series records `result="error"`.
+/// 3. The body runs; the LLM latency is measured around it.
+/// 4. `Ok(r)`: one `LlmCall` is recorded with `r.usage()` (cost from the meter's price
+///    table), the model (the `model` option, else `r.model()`), `r.request_id()`, the
+///    provider and operation. `Err(e)`: it is recorded with `error_type` =
+///    `std::any::type_name::<E>()` (the error's type, as OpenTelemetry's `error.type`
+///    advises), usage missing and no cost. A future dropped mid-way records the call as
+///    `cancelled`, a panic as the error type `panic`.
+///
+/// The `#[timed]` part records `function_calls_duration_seconds{function, module, result}`
+/// under the fn's name with `result` = `ok`, `error`, `panic` or `cancelled`, so the fn is
+/// in `perf_core::report()` like any timed fn.
+///
+/// # Options
+/// * `provider = "openai"` (required): `gen_ai_provider_name`.
+/// * `operation = "chat"`: `gen_ai_operation_name` (default `chat`; `embeddings`,
+///   `text_completion` …).
+/// * `model = <expr>`: the model asked for, an expression over the fn's arguments
+///   (`model = req.model.clone()`, `model = model`); anything `Into<String>`. Without it,
+///   the model is the response's `model()` — so a budget per model can only refuse a call
+///   whose model is given here, and a failed call's model is empty.
+/// * `user = <expr>`, `endpoint = <expr>`: budget keys (`Into<String>`); never metric
+///   labels.
+/// * `meter = <expr>`: the meter to record with, anything that borrows as a
+///   `perf_llm::LlmMeter` (`&METER`, `self.meter.clone()` for an `Arc<LlmMeter>`); default
+///   `LlmMeter::global()`.
+/// * `budget = false`: skip the budget check (and the `From<BudgetExceeded>` bound).
+/// * `crate = path`: where perf-llm is, for a crate that re-exports it
+///   (`#[llm_call(crate = perf::llm, provider = "openai")]` when only the `perf` facade is a
+///   dependency).
+///
+/// ```
+/// use std::sync::{Arc, LazyLock};
+/// use perf_llm::{llm_call, LlmMeter};
+///
+/// static METER: LazyLock<LlmMeter> = LazyLock::new(LlmMeter::new);
+///
+/// struct Request {
+///     model: String,
+///     user: String,
+/// }
+///
+/// #[llm_call(
+///     provider = "anthropic",
+///     model = req.model.clone(),
+///     user = req.user.as_str(),
+///     meter = &*METER,
+/// )]
+/// async fn complete(req: &Request) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+///     Err("connection reset".into())
+/// }
+///
+/// let req = Request { model: "claude-3-5-haiku".into(), user: "alice".into() };
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert!(rt.block_on(complete(&req)).is_err());
+/// let t = &METER.totals()[0];
+/// assert_eq!((t.model.as_str(), t.calls, t.errors), ("claude-3-5-haiku", 1, 1));
+/// ```
+///
+/// # What it costs
+/// Besides the model call itself: the `#[timed]` guard, two more clock reads, the budget
+/// lookup (a read lock and a hash lookup per key) and the meter's `record` (pricing, a
+/// mutex per series, `metrics` handles cached per series, one `tracing` event). Nothing
+/// here is on the scale of a network round trip.
+///
+/// # Compile errors
+/// A fn that is not async (nor returns an `async` block), a return type that is not a
+/// `Result` of an `LlmResponse`, an error type without `From<BudgetExceeded>`, a missing
+/// `provider`, an unknown or duplicate option and a value of the wrong type are
+/// `compile_error!`s at the offending token:
+///
+/// ```compile_fail
+/// #[perf_llm::llm_call(provider = "openai")]
+/// fn ask() -> Result<serde_json::Value, std::io::Error> { todo!() }
+/// ```
+///
+/// ```compile_fail
+/// #[perf_llm::llm_call(operation = "chat")]
+/// async fn ask() -> Result<serde_json::Value, perf_llm::BudgetExceeded> { todo!() }
+/// ```
+///
+/// ```compile_fail
+/// #[perf_llm::llm_call(provider = "openai")]
+/// async fn ask() -> Result<serde_json::Value, std::io::Error> { todo!() }
+/// ```
+#[proc_macro_attribute]
+pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
+    llm_call::llm_call(args.into(), item.into()).into()
 }

@@ -206,7 +206,7 @@ fn known_option(name: &str) -> Option<&'static str> {
 }
 
 /// Parses `= <expr>` after `key`.
-fn value_of(key: &Ident, known: &str, input: ParseStream) -> syn::Result<Expr> {
+pub(crate) fn value_of(key: &Ident, known: &str, input: ParseStream) -> syn::Result<Expr> {
     if input.peek(Token![=]) {
         input.parse::<Token![=]>()?;
         input.parse::<Expr>()
@@ -219,7 +219,7 @@ fn value_of(key: &Ident, known: &str, input: ParseStream) -> syn::Result<Expr> {
 }
 
 /// Moves past the rest of a broken option, so the next one is still checked.
-fn skip_to_comma(input: ParseStream) {
+pub(crate) fn skip_to_comma(input: ParseStream) {
     let _ = input.step(|cursor| {
         let mut rest = *cursor;
         while let Some((tt, next)) = rest.token_tree() {
@@ -234,7 +234,7 @@ fn skip_to_comma(input: ParseStream) {
     });
 }
 
-fn lit_str(value: &Expr, example: &str) -> syn::Result<LitStr> {
+pub(crate) fn lit_str(value: &Expr, example: &str) -> syn::Result<LitStr> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -246,7 +246,7 @@ fn lit_str(value: &Expr, example: &str) -> syn::Result<LitStr> {
     }
 }
 
-fn path(value: &Expr, example: &str, what: &str) -> syn::Result<Path> {
+pub(crate) fn path(value: &Expr, example: &str, what: &str) -> syn::Result<Path> {
     match value {
         Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
         other => Err(syn::Error::new(
@@ -380,17 +380,17 @@ fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)
 
 /// Errors collected while parsing, reported together.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, e: syn::Error) {
+    pub(crate) fn push(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
         }
     }
 
-    fn into_error(self) -> Option<syn::Error> {
+    pub(crate) fn into_error(self) -> Option<syn::Error> {
         self.0
     }
 }

@@ -394,7 +394,7 @@ fn erase_impl_trait(ty: &Type) -> Type {
     ty
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     erase_impl_trait(ty) != *ty
 }
 

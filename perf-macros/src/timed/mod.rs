@@ -1,7 +1,7 @@
 //! `#[timed]`: parse the options ([`attr`]), then rewrite the fn or impl block ([`expand`]).
 
-mod attr;
-mod expand;
+pub(crate) mod attr;
+pub(crate) mod expand;
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -35,7 +35,7 @@ pub(crate) fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
+pub(crate) fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
     let e = e.to_compile_error();
     quote!(#e #item)
 }

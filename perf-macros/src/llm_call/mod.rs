@@ -1,0 +1,50 @@
+//! `#[llm_call]`: parse the options ([`attr`]), then rewrite the async fn ([`expand`]).
+
+mod attr;
+mod expand;
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::Item;
+
+use crate::timed::with_error;
+use attr::LlmCallArgs;
+
+/// Expands `#[llm_call(args)] item`. On any error the item is emitted unchanged next to
+/// the `compile_error!`s, so the rest of the crate still sees the fn.
+pub(crate) fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
+    let (args, args_error) = LlmCallArgs::parse(args, Span::call_site());
+    let parsed: Item = match syn::parse2(item.clone()) {
+        Ok(parsed) => parsed,
+        Err(e) => return with_error(item, e),
+    };
+    if let Some(e) = args_error {
+        return with_error(item, e);
+    }
+    let Item::Fn(f) = parsed else {
+        return with_error(item, not_a_fn(&parsed));
+    };
+    match expand::item_fn(&args, f) {
+        Ok(tokens) => tokens,
+        Err(e) => with_error(item, e),
+    }
+}
+
+/// The error for an item that is not a fn, at its first token.
+fn not_a_fn(item: &Item) -> syn::Error {
+    let at: &dyn ToTokens = match item {
+        Item::Impl(i) => &i.impl_token,
+        Item::Struct(i) => &i.struct_token,
+        Item::Enum(i) => &i.enum_token,
+        Item::Trait(i) => &i.trait_token,
+        Item::Mod(i) => &i.mod_token,
+        Item::Static(i) => &i.static_token,
+        Item::Const(i) => &i.const_token,
+        other => other,
+    };
+    syn::Error::new_spanned(
+        at,
+        "`#[llm_call]` goes on the async fn that calls the model (on each method, not on \
+         the impl block)",
+    )
+}
