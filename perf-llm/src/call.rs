@@ -232,7 +232,7 @@ impl LlmResponse for Value {
 ///     .latency(Duration::from_millis(850))
 ///     .record_with(&meter);
 /// // 1000 × $0.15/M + 200 × $0.60/M
-/// assert_eq!(call.cost.unwrap().total.to_string(), "0.00027");
+/// assert_eq!(call.cost.unwrap().total.normalize().to_string(), "0.00027");
 /// ```
 ///
 /// What `#[llm_call]` generates is, in substance:
@@ -672,7 +672,7 @@ impl LlmMeter {
         if call.cost.is_none() {
             if let Some(u) = call.usage.usage() {
                 let prices = self.prices.read().unwrap_or_else(|e| e.into_inner());
-                match prices.cost(&call.model, u) {
+                match prices.cost_unnormalized(&call.model, u) {
                     Ok(c) => call.cost = Some(c),
                     Err(e) => {
                         tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
@@ -767,7 +767,13 @@ impl LlmMeter {
             m.usage = saturating_add(&m.usage, &t.usage);
             m.cost += t.cost;
         }
-        let mut v: Vec<ModelTotals> = by_model.into_values().collect();
+        let mut v: Vec<ModelTotals> = by_model
+            .into_values()
+            .map(|mut m| {
+                m.cost = m.cost.normalized();
+                m
+            })
+            .collect();
         v.sort_by(|a, b| {
             b.cost
                 .total
@@ -791,8 +797,8 @@ fn saturating_add(a: &TokenUsage, b: &TokenUsage) -> TokenUsage {
 
 fn emit_event(call: &LlmCall) {
     let u = call.usage.usage().copied().unwrap_or_default();
-    let cost = call.cost.map(|c| c.total);
-    let savings = call.cost.map(|c| c.cache_savings());
+    // Normalised for the log only; the closures run only if a subscriber wants the event.
+    let cost = call.cost.as_ref();
     macro_rules! ev {
         ($lvl:expr) => {
             tracing::event!(
@@ -809,8 +815,8 @@ fn emit_event(call: &LlmCall) {
                 cache_read_tokens = u.cache_read,
                 cache_write_tokens = u.cache_write,
                 reasoning_tokens = u.reasoning,
-                cost_usd = cost.map(tracing::field::display),
-                cache_savings_usd = savings.map(tracing::field::display),
+                cost_usd = cost.map(|c| tracing::field::display(c.total.normalize())),
+                cache_savings_usd = cost.map(|c| tracing::field::display(c.cache_savings().normalize())),
                 latency_ms = call.latency.map(|d| d.as_secs_f64() * 1e3),
                 time_to_first_chunk_ms = call.time_to_first_chunk.map(|d| d.as_secs_f64() * 1e3),
                 decode_tokens_per_second = call.decode_tokens_per_second,

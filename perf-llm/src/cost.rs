@@ -20,9 +20,9 @@ use crate::usage::TokenUsage;
 ///     "prompt_tokens_details": {"cached_tokens": 1500}}})).unwrap();
 /// let cost = PriceTable::builtin().cost("gpt-4o", &usage).unwrap();
 /// // 500 × $2.50/M + 1500 × $1.25/M + 300 × $10/M = 0.00125 + 0.001875 + 0.003
-/// assert_eq!(cost.total.to_string(), "0.006125");
+/// assert_eq!(cost.total.normalize().to_string(), "0.006125");
 /// // Uncached it would have been 2000 × $2.50/M + 0.003 = 0.008
-/// assert_eq!(cost.cache_savings().to_string(), "0.001875");
+/// assert_eq!(cost.cache_savings().normalize().to_string(), "0.001875");
 /// assert!((cost.total_usd() - 0.006125).abs() < 1e-12);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -55,22 +55,37 @@ impl Cost {
         let reasoning = n(usage.reasoning) * rates.reasoning;
         let output = n(usage.output.saturating_sub(usage.reasoning)) * rates.output;
         let out_total = output + reasoning;
-        // Normalised so amounts print as `0.006125`, not `0.00612500`.
+        // Not normalised here: it costs more than the arithmetic, and the recording path
+        // does not print. `PriceTable::cost` returns `normalized()` amounts.
         Cost {
-            input: input.normalize(),
-            cached_input: cached_input.normalize(),
-            cache_write: cache_write.normalize(),
-            output: output.normalize(),
-            reasoning: reasoning.normalize(),
-            total: (input + cached_input + cache_write + out_total).normalize(),
-            without_cache: (n(usage.input) * rates.input + out_total).normalize(),
+            input,
+            cached_input,
+            cache_write,
+            output,
+            reasoning,
+            total: input + cached_input + cache_write + out_total,
+            without_cache: n(usage.input) * rates.input + out_total,
+        }
+    }
+
+    /// The same amounts without trailing zeros, so they print as `0.006125`, not
+    /// `0.00612500` (equal as numbers either way).
+    pub fn normalized(&self) -> Cost {
+        Cost {
+            input: self.input.normalize(),
+            cached_input: self.cached_input.normalize(),
+            cache_write: self.cache_write.normalize(),
+            output: self.output.normalize(),
+            reasoning: self.reasoning.normalize(),
+            total: self.total.normalize(),
+            without_cache: self.without_cache.normalize(),
         }
     }
 
     /// Prompt-cache savings: `without_cache − total`. Negative when the write premium
     /// exceeded what reads saved (a cache written but not yet read).
     pub fn cache_savings(&self) -> Decimal {
-        (self.without_cache - self.total).normalize()
+        self.without_cache - self.total
     }
 
     /// The total as `f64`, for display only; sum [`Cost`]s, not these.

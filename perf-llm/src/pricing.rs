@@ -144,7 +144,7 @@ impl ModelPrice {
 ///                "cache_read_input_token_cost": 1.25e-06, "litellm_provider": "openai"}
 /// }"#).unwrap();
 /// let cost = table.cost("gpt-4o", &TokenUsage::new(1_000_000, 0)).unwrap();
-/// assert_eq!(cost.total.to_string(), "2.5");
+/// assert_eq!(cost.total.normalize().to_string(), "2.5");
 /// assert!(table.cost("gpt-4p", &TokenUsage::new(1, 1)).is_err());
 /// ```
 #[derive(Debug, Default)]
@@ -399,9 +399,18 @@ impl PriceTable {
     /// ```
     /// let t = perf_llm::PriceTable::builtin();
     /// let c = t.cost("gpt-4o-mini", &perf_llm::TokenUsage::new(1_000_000, 1_000_000)).unwrap();
-    /// assert_eq!(c.total.to_string(), "0.75"); // $0.15 in + $0.60 out
+    /// assert_eq!(c.total, "0.75".parse().unwrap()); // $0.15 in + $0.60 out
     /// ```
     pub fn cost(&self, model: &str, usage: &TokenUsage) -> Result<Cost, PriceError> {
+        Ok(self.cost_unnormalized(model, usage)?.normalized())
+    }
+
+    /// [`cost`](Self::cost) without stripping trailing zeros (the recording hot path).
+    pub(crate) fn cost_unnormalized(
+        &self,
+        model: &str,
+        usage: &TokenUsage,
+    ) -> Result<Cost, PriceError> {
         Ok(Cost::compute(&self.price(model)?.rates_for(usage), usage))
     }
 
