@@ -29,6 +29,10 @@ const REQUIRE: &str = "PERF_REQUIRE_PROMETHEUS";
 /// Whatever happens, the whole test ends within this.
 const WHOLE_TEST: Duration = Duration::from_secs(150);
 
+/// The tests of this file share perf's global registry: one at a time, so the counts one
+/// compares do not move under it.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// How long the load phase drives the service.
 const LOAD_FOR: Duration = Duration::from_secs(4);
 
@@ -357,6 +361,7 @@ async fn assert_llm_counters(
 
 #[test]
 fn e2e_prometheus_or_skip() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some((prometheus, promtool)) = tools_or_skip("e2e_prometheus_or_skip") else {
         return;
     };
@@ -560,4 +565,50 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
     );
     drop(prom);
     server.abort();
+}
+
+#[test]
+fn a_client_that_hangs_up_is_recorded_as_cancelled() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (_recorder, exporter) = perf::core::export::prometheus().build().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(service::serve(listener, Arc::new(exporter)));
+        let cancelled = || {
+            perf::core::summary_with(
+                perf::core::tower::HTTP_SERVER_REQUEST_DURATION,
+                &[("route", "/work/{ms}"), ("status", "cancelled")],
+            )
+            .map_or(0, |s| s.count)
+        };
+        // The client asks for 900 ms of work and hangs up after 100 ms: hyper drops the
+        // handler's future, and both the layer and #[timed] see the cancellation.
+        let hang_up = service::fetch(addr, "/work/900");
+        assert!(tokio::time::timeout(Duration::from_millis(100), hang_up)
+            .await
+            .is_err());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cancelled() == 0 {
+            assert!(Instant::now() < deadline, "no cancelled request recorded");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let s = perf::core::summary_with(
+            perf::core::tower::HTTP_SERVER_REQUEST_DURATION,
+            &[("route", "/work/{ms}"), ("status", "cancelled")],
+        )
+        .unwrap();
+        assert!(
+            s.max >= Duration::from_millis(90) && s.max < Duration::from_millis(900),
+            "timed until the hang-up: {:?}",
+            s.max
+        );
+        let work = perf::core::summary_with("do_work", &[("result", "cancelled")]).unwrap();
+        assert_eq!(work.count, 1);
+    });
 }
