@@ -14,6 +14,20 @@
 //! * `GET /hello`: answers at once.
 //! * `GET /work/{ms}`: works for `ms` milliseconds (at most 1000) before answering.
 //! * `GET /metrics`: the Prometheus exposition of everything perf recorded.
+//!
+//! To watch it in Prometheus and Grafana, scrape it (`prometheus.yml`):
+//!
+//! ```yaml
+//! scrape_configs:
+//!   - job_name: service
+//!     scrape_interval: 5s
+//!     static_configs:
+//!       - targets: ['127.0.0.1:8080']
+//! rule_files: ['alerts/perf.rules.yml']
+//! ```
+//!
+//! then import `dashboards/perf.json` into Grafana. `tests/e2e_prometheus.rs` runs this
+//! service against a real Prometheus and checks that both tell the same numbers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
