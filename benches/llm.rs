@@ -91,7 +91,11 @@ fn parse(c: &mut Criterion) {
     assert_eq!(TokenUsage::from_openai_chat(&value).unwrap(), usage());
 
     g.bench_function("baseline/body_to_value", |b| {
-        b.iter(|| black_box(serde_json::from_str::<serde_json::Value>(black_box(RESPONSE))))
+        b.iter(|| {
+            black_box(serde_json::from_str::<serde_json::Value>(black_box(
+                RESPONSE,
+            )))
+        })
     });
     g.bench_function("usage_from_value", |b| {
         b.iter(|| black_box(TokenUsage::from_openai_chat(black_box(&value))))

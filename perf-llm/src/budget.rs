@@ -271,8 +271,8 @@ impl Budgets {
                 return Err(BudgetExceeded {
                     key: key.to_string(),
                     window: e.budget.window.as_str(),
-                    limit: e.budget.limit,
-                    spent: st.spent,
+                    limit: e.budget.limit.normalize(),
+                    spent: st.spent.normalize(),
                 });
             }
         }
