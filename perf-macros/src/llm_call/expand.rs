@@ -3,7 +3,7 @@
 //! and the result is then timed by `#[timed]`'s own expansion, so the fn also has a
 //! callsite with its outcome in `perf_core::report()`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Block, Expr, ItemFn, ReturnType, Type};
@@ -92,6 +92,8 @@ fn llm_body(
     let user = args.user.as_ref().map(|u| quote!(.user(#u)));
     let endpoint = args.endpoint.as_ref().map(|e| quote!(.endpoint(#e)));
     let budget = args.budget.then(|| {
+        // Every token at the return type, so a bound it misses is reported there.
+        let private = respan(private.clone(), ret_span);
         let refused = quote_spanned!(ret_span=> #private::refused(__perf_llm_refusal));
         quote! {
             if let ::core::result::Result::Err(__perf_llm_refusal) = __perf_llm.check_budget() {
@@ -137,6 +139,23 @@ fn llm_body(
         #finish;
         __perf_llm_ret
     }}
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 #[cfg(test)]
