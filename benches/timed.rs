@@ -5,6 +5,8 @@
 //! * `timed`: the same fn under `#[timed]`;
 //! * `instant_pair`: the fn between two `Instant::now()` reads, nothing recorded (the
 //!   issue's yardstick: `#[timed]` may add at most this + 10 ns);
+//! * `clock_pair`: the fn between two reads of perf's clock (quanta's TSC), which is what
+//!   `#[timed]` reads: the rest of `timed` is the record;
 //! * `instant_metrics`: the hand-written alternative, an `Instant` pair and a record into a
 //!   cached `metrics::Histogram` handle of the Prometheus exporter;
 //!
@@ -40,6 +42,14 @@ fn instant_pair(x: u64) -> u64 {
     let t = Instant::now();
     let r = bare(x);
     black_box(t.elapsed());
+    r
+}
+
+#[inline(never)]
+fn clock_pair(x: u64) -> u64 {
+    let t = perf_core::clock::now_nanos();
+    let r = bare(x);
+    black_box(perf_core::clock::now_nanos().wrapping_sub(t));
     r
 }
 
@@ -115,10 +125,11 @@ fn bench(c: &mut Criterion) {
     let exporter = perf_core::export::prometheus()
         .install()
         .expect("install the Prometheus recorder");
-    let sync: [(&str, fn(u64) -> u64); 4] = [
+    let sync: [(&str, fn(u64) -> u64); 5] = [
         ("bare", bare),
         ("timed", timed_sync),
         ("instant_pair", instant_pair),
+        ("clock_pair", clock_pair),
         ("instant_metrics", instant_metrics),
     ];
     let asyncs: [(&str, fn(u64) -> u64); 3] = [
