@@ -281,14 +281,13 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let start = self.shared.now();
+        let start = self.shared.layer.now();
         let head = RequestHead::of(&request);
         let method = method_index(head.method);
         let route = self.shared.route_series(head);
         ResponseFuture {
             inner: self.inner.call(request),
             pending: Some(Pending {
-                shared: self.shared.clone(),
                 route,
                 method,
                 start,
@@ -350,7 +349,6 @@ impl<F> PinnedDrop for ResponseFuture<F> {
 
 /// A request under way: where it will be recorded, and when it started.
 struct Pending {
-    shared: Arc<Shared>,
     route: Arc<RouteSeries>,
     method: u8,
     start: u64,
@@ -358,10 +356,8 @@ struct Pending {
 
 impl Pending {
     fn record(self, status: Status) {
-        let nanos = self.shared.now().saturating_sub(self.start);
-        self.route
-            .histogram(&self.shared.layer, self.method, status)
-            .record_nanos(nanos);
+        let nanos = self.route.layer.now().saturating_sub(self.start);
+        self.route.record(self.method, status, nanos);
     }
 }
 
@@ -422,14 +418,16 @@ struct Shared {
     routes: RwLock<HashMap<Box<str>, Arc<RouteSeries>>>,
 }
 
-impl Shared {
+impl RequestTimingLayer {
     fn now(&self) -> u64 {
-        match &self.layer.clock {
+        match &self.clock {
             Some(c) => c.now_nanos(),
             None => clock::now_nanos(),
         }
     }
+}
 
+impl Shared {
     fn route_series(&self, head: RequestHead<'_>) -> Arc<RouteSeries> {
         let route = match &self.layer.route {
             Some(extract) => extract(head).unwrap_or(&self.layer.unmatched),
@@ -465,6 +463,7 @@ impl Shared {
             .entry(key.into())
             .or_insert_with(|| {
                 Arc::new(RouteSeries {
+                    layer: self.layer.clone(),
                     route: admitted.into(),
                     histograms: RwLock::new(Vec::new()),
                 })
@@ -475,34 +474,30 @@ impl Shared {
 
 /// The histograms of one route, by (method, status): a handful per route, so a short list.
 struct RouteSeries {
+    /// The configuration, so a request under way needs only its route's entry.
+    layer: RequestTimingLayer,
     route: Box<str>,
     histograms: RwLock<Vec<(u8, Status, Arc<LatencyHistogram>)>>,
 }
 
 impl RouteSeries {
-    fn histogram(
-        &self,
-        layer: &RequestTimingLayer,
-        method: u8,
-        status: Status,
-    ) -> Arc<LatencyHistogram> {
-        let found = self
-            .histograms
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(m, s, _)| *m == method && *s == status)
-            .map(|(_, _, h)| h.clone());
-        found.unwrap_or_else(|| self.histogram_slow(layer, method, status))
+    /// Records one request; under the read lock, so no reference count is touched.
+    fn record(&self, method: u8, status: Status, nanos: u64) {
+        {
+            let histograms = self.histograms.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, _, h)) = histograms
+                .iter()
+                .find(|(m, s, _)| *m == method && *s == status)
+            {
+                h.record_nanos(nanos);
+                return;
+            }
+        }
+        self.histogram_slow(method, status).record_nanos(nanos);
     }
 
     #[cold]
-    fn histogram_slow(
-        &self,
-        layer: &RequestTimingLayer,
-        method: u8,
-        status: Status,
-    ) -> Arc<LatencyHistogram> {
+    fn histogram_slow(&self, method: u8, status: Status) -> Arc<LatencyHistogram> {
         let mut histograms = self.histograms.write().unwrap_or_else(|e| e.into_inner());
         if let Some((_, _, h)) = histograms
             .iter()
@@ -518,9 +513,10 @@ impl RouteSeries {
         ];
         // The name was checked when the layer was configured and the keys are constants,
         // so this cannot fail; a detached histogram keeps the request path panic-free anyway.
-        let h = layer
+        let h = self
+            .layer
             .registry
-            .histogram(&layer.metric, &labels)
+            .histogram(&self.layer.metric, &labels)
             .unwrap_or_else(|_| Arc::new(LatencyHistogram::new()));
         histograms.push((method, status, h.clone()));
         h
