@@ -12,6 +12,10 @@
 //! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`]
 //!   for what is and is not covered); [`RuntimeGauges`] exports tokio's runtime metrics.
 //! * [`Watchdog`] reports polls still running past their threshold.
+//! * Feature `stack` (Linux): the watchdog also captures the stalled thread's stack, so a
+//!   report reads `std::thread::functions::sleep ← my_app::handler (src/handler.rs:42)`.
+//!   The [`stack`] module documents how, and why it is safe. On other targets the feature
+//!   compiles and reports say why they carry no frames.
 //!
 //! The default threshold is [`DEFAULT_THRESHOLD`] (10 ms; its documentation says why).
 //!

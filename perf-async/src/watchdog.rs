@@ -63,7 +63,7 @@ impl Slot {
         self.start.store(p.start, Relaxed);
         self.site.store(p.site, Relaxed);
         self.threshold.store(p.threshold, Relaxed);
-        self.seq.store(s.wrapping_add(2), SeqCst);
+        self.seq.store(s.wrapping_add(2), Release);
     }
 
     fn current(&self) -> Published {
@@ -176,7 +176,10 @@ impl Enter {
         // on the thread (the guard never leaves the poll's stack frame).
         let slot = unsafe { &*self.slot };
         slot.publish(self.saved);
-        let stalled = slot.reported.load(SeqCst) == self.id;
+        // Acquire, not SeqCst: a full fence here would double the watchdog's cost per poll.
+        // The price is a rare race where the watchdog reports a stall just as the poll ends
+        // and this final report does not say `stalled`; counts and durations are unaffected.
+        let stalled = slot.reported.load(Acquire) == self.id;
         let stack = if stalled {
             slot.stack
                 .lock()

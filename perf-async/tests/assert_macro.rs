@@ -21,7 +21,7 @@ fn passes_code_that_yields_and_returns_its_output() {
 
 #[test]
 fn fails_listing_every_slow_poll() {
-    let (inner_line, outer_line) = (line!() + 4, line!() + 2);
+    let (inner_line, outer_line) = (line!() + 5, line!() + 2);
     let err = std::panic::catch_unwind(|| {
         perf_async::assert_no_blocking!(async {
             tokio::task::yield_now().await;

@@ -238,7 +238,7 @@ fn runtime_shutdown_while_the_watchdog_runs() {
         rt.spawn(
             async { std::thread::sleep(Duration::from_millis(150)) }.detect_blocking_with(cfg),
         ),
-        line!() - 1,
+        line!() - 2,
     );
     wait_for(&stalls, line, PollState::StillRunning);
     // Shut down while the task is still blocked; its worker is left to finish on its own.
