@@ -7,7 +7,10 @@
 //! does a little CPU work, `blocking_handler` calls `std::thread::sleep` (a stand-in for a
 //! sync client, `std::fs`, or a lock). The watchdog reports the blocking poll while it is
 //! still running, then the wrapper reports its final duration; statistics per location
-//! follow.
+//! follow. With `--features stack` the first stall report waits until the binary's debug
+//! info is loaded to name the frames (a second or two for a debug build), so it may be
+//! printed after the final one; it reads
+//! `stack: std::thread::functions::sleep ← blocking::load_config_from_disk (examples/blocking.rs:33)`.
 
 use std::time::Duration;
 
