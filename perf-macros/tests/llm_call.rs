@@ -243,3 +243,72 @@ fn async_trait_methods_are_metered_inside_the_future() {
     assert_eq!((t.calls, t.usage.input, t.usage.output), (1, 4, 1));
     assert_eq!(timed_count("chat", "ok"), 1);
 }
+
+static OPTIONS_METER: LazyLock<LlmMeter> = LazyLock::new(|| {
+    let meter = LlmMeter::new();
+    let budgets = Budgets::new();
+    // Spent from the start: every checked call on these keys is refused.
+    for key in [
+        BudgetKey::model("o3"),
+        BudgetKey::endpoint("search"),
+        BudgetKey::user("eve"),
+    ] {
+        budgets.set(key, Budget::new(Decimal::ZERO, Window::Hour).hard());
+    }
+    meter.set_budgets(Arc::new(budgets));
+    meter
+});
+static UNCHECKED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[llm_call(provider = "openai", model = model, endpoint = endpoint, meter = &*OPTIONS_METER)]
+async fn ask_on_endpoint(model: &str, endpoint: &str) -> Result<Value, AskError> {
+    Ok(chat_completion(model))
+}
+
+#[llm_call(provider = "openai", model = "o3", user = "eve", budget = false, meter = &*OPTIONS_METER)]
+async fn ask_unchecked() -> std::io::Result<Value> {
+    UNCHECKED_RUNS.fetch_add(1, Ordering::SeqCst);
+    Ok(chat_completion("o3"))
+}
+
+#[test]
+fn model_and_endpoint_budgets_refuse_and_budget_false_skips_the_check() {
+    let by_model = block_on(ask_on_endpoint("o3", "chat-ui")).unwrap_err();
+    assert!(
+        matches!(&by_model, AskError::Budget(b) if b.key == "model:o3"),
+        "{by_model:?}"
+    );
+    let by_endpoint = block_on(ask_on_endpoint("o4-mini", "search")).unwrap_err();
+    assert!(
+        matches!(&by_endpoint, AskError::Budget(b) if b.key == "endpoint:search"),
+        "{by_endpoint:?}"
+    );
+    assert!(
+        OPTIONS_METER.totals().is_empty(),
+        "refused calls were recorded"
+    );
+    block_on(ask_on_endpoint("o4-mini", "chat-ui")).unwrap();
+
+    // The same spent budgets (model o3, user eve) do not stop an unchecked call.
+    block_on(ask_unchecked()).unwrap();
+    assert_eq!(UNCHECKED_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(totals(&OPTIONS_METER, "o3").calls, 1);
+    assert_eq!(totals(&OPTIONS_METER, "o4-mini").calls, 1);
+}
+
+static PANIC_METER: LazyLock<LlmMeter> = LazyLock::new(LlmMeter::new);
+
+#[llm_call(provider = "openai", model = "gpt-4o", meter = &*PANIC_METER)]
+async fn ask_panicking() -> Result<Value, AskError> {
+    tokio::task::yield_now().await;
+    panic!("the client library panicked");
+}
+
+#[test]
+fn a_panicking_body_records_an_error_call_and_the_timed_panic_outcome() {
+    let caught = std::panic::catch_unwind(|| block_on(ask_panicking()));
+    assert!(caught.is_err());
+    let t = totals(&PANIC_METER, "gpt-4o");
+    assert_eq!((t.calls, t.errors, t.usage_missing), (1, 1, 1));
+    assert_eq!(timed_count("ask_panicking", "panic"), 1);
+}
