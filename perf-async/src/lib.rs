@@ -6,6 +6,10 @@
 //!   [`BlockingMonitor`] (per location by default, see [`locations`]) and to the `metrics`
 //!   facade as `async_polls_total`, `async_slow_polls_total`,
 //!   `async_slow_poll_duration_seconds` and `async_stalls_total` (labels `location`, `task`).
+//!   Handles are taken once per location, from the recorder installed at that moment:
+//!   install the exporter (`perf_core::export::prometheus().install()`) before the first
+//!   wrapped future runs. Polls reach `async_polls_total` in batches of 256 per future and
+//!   when the future drops, so the hot path never writes a shared counter.
 //! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
 //!   rate-limited `tracing` WARN ([`TracingSink`]).
 //! * [`assert_no_blocking!`] fails a test that blocks.
