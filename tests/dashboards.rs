@@ -287,6 +287,10 @@ fn run(promtool: &Path, args: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(
+    perf_no_prometheus,
+    ignore = "SKIPPED: prometheus/promtool not installed (apt-get install -y prometheus)"
+)]
 fn dashboard_queries_parse_with_promtool_or_skip() {
     let Some(promtool) = promtool_or_skip("dashboard_queries_parse_with_promtool_or_skip") else {
         return;
@@ -314,6 +318,10 @@ fn dashboard_queries_parse_with_promtool_or_skip() {
 }
 
 #[test]
+#[cfg_attr(
+    perf_no_prometheus,
+    ignore = "SKIPPED: prometheus/promtool not installed (apt-get install -y prometheus)"
+)]
 fn alert_rules_check_and_pass_their_unit_tests_with_promtool_or_skip() {
     let Some(promtool) =
         promtool_or_skip("alert_rules_check_and_pass_their_unit_tests_with_promtool_or_skip")

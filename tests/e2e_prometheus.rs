@@ -360,6 +360,10 @@ async fn assert_llm_counters(
 }
 
 #[test]
+#[cfg_attr(
+    perf_no_prometheus,
+    ignore = "SKIPPED: prometheus/promtool not installed (apt-get install -y prometheus)"
+)]
 fn e2e_prometheus_or_skip() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some((prometheus, promtool)) = tools_or_skip("e2e_prometheus_or_skip") else {
