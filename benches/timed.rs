@@ -24,7 +24,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use perf_core::timed;
+use perf::timed;
 
 #[inline(never)]
 fn bare(x: u64) -> u64 {

@@ -21,8 +21,12 @@ pub use perf_llm as llm;
 pub use perf_llm::llm_call;
 
 pub use perf_core::{
-    histogram, report, summary, summary_with, time, timed, LatencyHistogram, LatencySummary,
+    histogram, report, summary, summary_with, time, LatencyHistogram, LatencySummary,
 };
+/// `#[perf::timed]`: see `perf_core::timed`. Its generated code names `::perf::core`, so a
+/// crate that depends only on `perf` needs no other dependency.
+#[doc(inline)]
+pub use perf_macros::timed_via_facade as timed;
 
 pub use perf_core::{
     assert_faster_than, assert_latency, assert_latency_async, assert_no_regression,

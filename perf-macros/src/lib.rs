@@ -141,6 +141,17 @@ pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
     timed::timed(args.into(), item.into()).into()
 }
 
+/// [`#[timed]`](macro@timed) as the `perf` facade re-exports it (`perf::timed`): the same
+/// macro, whose generated code names `::perf::core::__private` instead of
+/// `::perf_core::__private`, so a crate that depends only on `perf` needs nothing else.
+/// See [`macro@timed`] for everything it does.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
+    let facade: syn::Path = syn::parse_quote!(::perf::core);
+    timed::timed_in(args.into(), item.into(), Some(facade)).into()
+}
+
 /// Meters an async fn that calls a model: checks budgets before the call, then records its
 /// latency, token usage, cost and outcome with a `perf_llm::LlmMeter`, and times it like
 /// [`#[timed]`](macro@timed). Use it through `perf_llm::llm_call` or `perf::llm_call`; the

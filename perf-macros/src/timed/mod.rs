@@ -12,7 +12,20 @@ use attr::TimedArgs;
 /// Expands `#[timed(args)] item`. On any error the item is emitted unchanged next to the
 /// `compile_error!`s, so the rest of the crate still sees the fn and reports nothing else.
 pub(crate) fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
-    let (args, args_error) = TimedArgs::parse(args);
+    timed_in(args, item, None)
+}
+
+/// [`timed`] whose generated code names `default_crate` (`::perf::core` for the `perf`
+/// facade) unless the user gave `crate = path`; `None` is `::perf_core`.
+pub(crate) fn timed_in(
+    args: TokenStream,
+    item: TokenStream,
+    default_crate: Option<syn::Path>,
+) -> TokenStream {
+    let (mut args, args_error) = TimedArgs::parse(args);
+    if args.krate.is_none() {
+        args.krate = default_crate;
+    }
     let parsed: Item = match syn::parse2(item.clone()) {
         Ok(parsed) => parsed,
         Err(e) => return with_error(item, e),
