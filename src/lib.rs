@@ -32,3 +32,8 @@ pub use perf_core::{
     assert_faster_than, assert_latency, assert_latency_async, assert_no_regression,
     assert_no_regression_async,
 };
+
+/// The README's Rust examples, compiled as doctests so the quick start stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
