@@ -128,7 +128,8 @@ impl PrometheusBuilder {
         Ok(self)
     }
 
-    /// Bucket upper bounds for one histogram recorded through the `metrics` facade.
+    /// Bucket upper bounds for one metric: a histogram recorded through the `metrics`
+    /// facade, or one of perf's own (a [`Registry::histogram`] name).
     pub fn buckets_for_metric(
         mut self,
         name: impl Into<String>,
@@ -183,6 +184,7 @@ impl PrometheusBuilder {
             options: RenderOptions {
                 global_labels: self.global_labels,
                 buckets: self.buckets,
+                metric_buckets: self.metric_buckets,
             },
         });
         let upkeep = Some(server::Periodic::spawn("perf-upkeep", self.upkeep, {

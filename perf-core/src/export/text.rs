@@ -24,6 +24,9 @@ pub struct RenderOptions {
     pub global_labels: Vec<(String, String)>,
     /// Bucket upper bounds in seconds for histograms without their own.
     pub buckets: Vec<f64>,
+    /// Bucket upper bounds for the histograms exported under one metric name (a
+    /// [`Registry::histogram`] name), overriding `buckets`.
+    pub metric_buckets: Vec<(String, Vec<f64>)>,
 }
 
 impl Default for RenderOptions {
@@ -31,6 +34,7 @@ impl Default for RenderOptions {
         RenderOptions {
             global_labels: Vec::new(),
             buckets: DEFAULT_LATENCY_BUCKETS.to_vec(),
+            metric_buckets: Vec::new(),
         }
     }
 }
@@ -116,7 +120,12 @@ pub fn render(registry: &Registry, opts: &RenderOptions) -> String {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} histogram");
         for (series, snap) in members {
-            let buckets = series.buckets.unwrap_or(&opts.buckets);
+            let buckets = series.buckets.unwrap_or_else(|| {
+                opts.metric_buckets
+                    .iter()
+                    .find(|(metric, _)| metric == name)
+                    .map_or(&opts.buckets, |(_, b)| b)
+            });
             let bounds: Vec<u64> = buckets.iter().map(|le| (le * 1e9).round() as u64).collect();
             for (le, count) in buckets.iter().zip(snap.cumulative_counts(&bounds)) {
                 let _ = writeln!(
@@ -179,6 +188,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("x_seconds_count{k=\"a\\\"b\"} 3\n"));
+    }
+
+    #[test]
+    fn a_metric_can_have_its_own_buckets() {
+        let r = Registry::new();
+        r.histogram("own_seconds", &[])
+            .unwrap()
+            .record_nanos(1_500_000_000);
+        r.histogram("other_seconds", &[]).unwrap().record_nanos(1);
+        let opts = RenderOptions {
+            metric_buckets: vec![("own_seconds".into(), vec![1.0, 2.0])],
+            ..Default::default()
+        };
+        let text = render(&r, &opts);
+        assert!(text.contains("own_seconds_bucket{le=\"1\"} 0\n"), "{text}");
+        assert!(text.contains("own_seconds_bucket{le=\"2\"} 1\n"));
+        assert_eq!(text.matches("own_seconds_bucket").count(), 3);
+        assert!(text.contains("other_seconds_bucket{le=\"0.0001\"} 1\n"));
     }
 
     #[test]
