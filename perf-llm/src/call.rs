@@ -4,12 +4,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram};
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -53,7 +52,23 @@ pub const ATTR_TOKEN_TYPE: &str = "gen_ai_token_type";
 /// Attribute of failed calls: the error's type.
 pub const ATTR_ERROR: &str = "error_type";
 
-const NANOS_PER_USD: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// `⌊usd × 10⁹⌋`, clamped to `0..=u64::MAX`: the cost counter's value. From the decimal's
+/// mantissa and scale (one integer division), which costs a third of `(d × 1e9).floor()`.
+fn floor_nanos(usd: Decimal) -> u64 {
+    let (m, scale) = (usd.mantissa(), usd.scale());
+    let n = if scale >= 9 {
+        m.div_euclid(10i128.pow(scale - 9))
+    } else {
+        m.saturating_mul(10i128.pow(9 - scale))
+    };
+    u64::try_from(n.max(0)).unwrap_or(u64::MAX)
+}
+
+/// A decimal as the nearest-enough `f64` for a gauge (display only; the exact total stays a
+/// decimal). Faster than `ToPrimitive::to_f64`, which rounds exactly.
+fn approx_f64(d: Decimal) -> f64 {
+    d.mantissa() as f64 / 10f64.powi(d.scale() as i32)
+}
 
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -548,6 +563,7 @@ fn register(s: &Series) -> Handles {
 /// assert_eq!((t.calls, t.usage.input), (2, 200));
 /// ```
 pub struct LlmMeter {
+    hasher: foldhash::fast::RandomState,
     prices: RwLock<Arc<PriceTable>>,
     series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
     budgets: RwLock<Option<Arc<Budgets>>>,
@@ -567,12 +583,6 @@ impl Default for LlmMeter {
     }
 }
 
-fn series_hash(p: &str, o: &str, m: &str, e: Option<&str>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (p, o, m, e).hash(&mut h);
-    h.finish()
-}
-
 impl LlmMeter {
     /// A meter with the built-in price table and no budgets.
     pub fn new() -> Self {
@@ -582,6 +592,7 @@ impl LlmMeter {
     /// A meter with `prices`.
     pub fn with_prices(prices: PriceTable) -> Self {
         LlmMeter {
+            hasher: foldhash::fast::RandomState::default(),
             prices: RwLock::new(Arc::new(prices)),
             series: RwLock::new(HashMap::new()),
             budgets: RwLock::new(None),
@@ -624,7 +635,9 @@ impl LlmMeter {
 
     fn series(&self, call: &LlmCall) -> Arc<Series> {
         let e = call.status.error_type();
-        let h = series_hash(&call.provider, &call.operation, &call.model, e);
+        let h = self
+            .hasher
+            .hash_one((&*call.provider, &*call.operation, &*call.model, e));
         let matches = |s: &&Arc<Series>| {
             s.provider == call.provider
                 && s.operation == call.operation
@@ -704,11 +717,8 @@ impl LlmMeter {
             if let Some(c) = call.cost {
                 t.cost += c;
             }
-            let nanos = (t.cost.total * NANOS_PER_USD)
-                .floor()
-                .to_u64()
-                .unwrap_or(u64::MAX);
-            let savings = t.cost.cache_savings().to_f64().unwrap_or(0.0);
+            let nanos = floor_nanos(t.cost.total);
+            let savings = approx_f64(t.cost.cache_savings());
             let Some(h) = st.handles.as_ref() else {
                 unreachable!("registered above")
             };
@@ -831,5 +841,23 @@ fn emit_event(call: &LlmCall) {
         ev!(tracing::Level::INFO);
     } else {
         ev!(tracing::Level::WARN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn floor_nanos_is_exact_floor() {
+        let d = |s| Decimal::from_str(s).unwrap();
+        assert_eq!(floor_nanos(d("0.000000035")), 35);
+        assert_eq!(floor_nanos(d("0.0000000359999")), 35);
+        assert_eq!(floor_nanos(d("0.00612500")), 6_125_000);
+        assert_eq!(floor_nanos(d("12")), 12_000_000_000);
+        assert_eq!(floor_nanos(d("-1")), 0);
+        assert_eq!(floor_nanos(Decimal::MAX), u64::MAX);
+        assert_eq!(approx_f64(d("0.00375000")), 0.00375);
     }
 }

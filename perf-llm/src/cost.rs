@@ -47,6 +47,62 @@ pub struct Cost {
 impl Cost {
     /// Bills `usage` at `rates`.
     pub fn compute(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
+        Self::compute_fixed(rates, usage).unwrap_or_else(|| Self::compute_decimal(rates, usage))
+    }
+
+    /// The same bill in `i128` fixed point at the rates' common scale (at most 10⁻²⁴ USD):
+    /// exact, and several times faster than decimal multiplication. `None` when a rate is
+    /// finer than 10⁻²⁴ or an amount would not fit; `compute_decimal` then does it.
+    fn compute_fixed(rates: &ResolvedRates, usage: &TokenUsage) -> Option<Cost> {
+        // The common scale of the rates (not always 24): amounts then carry no more
+        // trailing zeros than decimal multiplication would give, so normalising stays cheap.
+        let scale = [
+            rates.input,
+            rates.output,
+            rates.cache_read,
+            rates.cache_write_5m,
+            rates.cache_write_1h,
+            rates.reasoning,
+        ]
+        .iter()
+        .map(Decimal::scale)
+        .max()
+        .unwrap_or(0);
+        if scale > FIXED_SCALE {
+            return None;
+        }
+        let r = |d: Decimal| fixed(d, scale);
+        let mul = |tokens: u64, rate: i128| i128::from(tokens).checked_mul(rate);
+        let rate_in = r(rates.input)?;
+        let input = mul(usage.uncached_input(), rate_in)?;
+        let cached_input = mul(usage.cache_read, r(rates.cache_read)?)?;
+        let cache_write = mul(usage.cache_write_5m(), r(rates.cache_write_5m)?)?
+            .checked_add(mul(usage.cache_write_1h, r(rates.cache_write_1h)?)?)?;
+        let reasoning = mul(usage.reasoning, r(rates.reasoning)?)?;
+        let output = mul(
+            usage.output.saturating_sub(usage.reasoning),
+            r(rates.output)?,
+        )?;
+        let out_total = output.checked_add(reasoning)?;
+        let total = input
+            .checked_add(cached_input)?
+            .checked_add(cache_write)?
+            .checked_add(out_total)?;
+        let without_cache = mul(usage.input, rate_in)?.checked_add(out_total)?;
+        let d = |x: i128| Decimal::try_from_i128_with_scale(x, scale).ok();
+        Some(Cost {
+            input: d(input)?,
+            cached_input: d(cached_input)?,
+            cache_write: d(cache_write)?,
+            output: d(output)?,
+            reasoning: d(reasoning)?,
+            total: d(total)?,
+            without_cache: d(without_cache)?,
+        })
+    }
+
+    /// The bill in decimal arithmetic (any rate, any size).
+    fn compute_decimal(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
         let n = Decimal::from;
         let input = n(usage.uncached_input()) * rates.input;
         let cached_input = n(usage.cache_read) * rates.cache_read;
@@ -97,6 +153,16 @@ impl Cost {
     pub fn cache_savings_usd(&self) -> f64 {
         self.cache_savings().to_f64().unwrap_or(f64::NAN)
     }
+}
+
+/// The finest scale of [`Cost::compute`]'s fixed-point arithmetic: 10⁻²⁴ USD, fine enough
+/// for every price in LiteLLM's list (the finest, e.g. `5.0000000000000004e-08`, needs it).
+const FIXED_SCALE: u32 = 24;
+
+/// `d` in units of 10^−`scale`; `d` has at most `scale` decimal places.
+fn fixed(d: Decimal, scale: u32) -> Option<i128> {
+    d.mantissa()
+        .checked_mul(10i128.checked_pow(scale.checked_sub(d.scale())?)?)
 }
 
 impl Add for Cost {
@@ -162,6 +228,45 @@ mod tests {
             d("0.0016") + d("0.0001") + d("0.0008") + d("0.0032")
         );
         assert_eq!(c.cache_savings(), d("0.0003"));
+    }
+
+    #[test]
+    fn fixed_and_decimal_paths_agree() {
+        let rates = ResolvedRates {
+            input: d("0.000000050000000000000004"),
+            output: d("0.00000000875"),
+            cache_read: d("0.00000034375"),
+            cache_write_5m: d("0.00000375"),
+            cache_write_1h: d("0.000006"),
+            reasoning: d("0.0000000275"),
+        };
+        let u = TokenUsage {
+            input: 1_000_000,
+            output: 7_777,
+            cache_read: 300_001,
+            cache_write: 4_000,
+            cache_write_1h: 1_234,
+            reasoning: 999,
+        };
+        let fast = Cost::compute_fixed(&rates, &u).unwrap();
+        assert_eq!(fast, Cost::compute_decimal(&rates, &u));
+        assert_eq!(
+            fast.input,
+            d("0.000000050000000000000004") * Decimal::from(695_999u32)
+        );
+        // A rate finer than 10⁻²⁴ or a huge count takes the decimal path, same answer.
+        let fine = ResolvedRates {
+            input: d("0.0000000000000000000000001"),
+            ..rates
+        };
+        assert!(Cost::compute_fixed(&fine, &u).is_none());
+        assert_eq!(Cost::compute(&fine, &u), Cost::compute_decimal(&fine, &u));
+        let big = TokenUsage::new(u64::MAX / 2, 0);
+        assert!(Cost::compute_fixed(&rates, &big).is_none());
+        assert_eq!(
+            Cost::compute(&rates, &big),
+            Cost::compute_decimal(&rates, &big)
+        );
     }
 
     #[test]

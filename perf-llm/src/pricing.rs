@@ -16,6 +16,8 @@ use crate::usage::TokenUsage;
 /// (a per-million price in a per-token field), and the bound keeps every bill exact.
 const MAX_PRICE_PER_TOKEN: Decimal = Decimal::ONE;
 
+type Models = HashMap<String, ModelPrice, foldhash::fast::RandomState>;
+
 /// The date the built-in table was taken from the providers' published price pages.
 pub const BUILTIN_PRICES_TAKEN: &str = "2025-07-01";
 
@@ -149,7 +151,7 @@ impl ModelPrice {
 /// ```
 #[derive(Debug, Default)]
 pub struct PriceTable {
-    models: HashMap<String, ModelPrice>,
+    models: HashMap<String, ModelPrice, foldhash::fast::RandomState>,
     /// Bare names (`gemini-2.5-pro`) of prefixed keys (`gemini/gemini-2.5-pro`) that are not
     /// keys themselves, where all prefixed keys of that name have the same price.
     aliases: HashMap<String, String>,
@@ -195,7 +197,7 @@ impl PriceTable {
     pub fn from_litellm_json(json: &str) -> Result<PriceTable, PriceError> {
         let top: HashMap<String, Box<RawValue>> =
             serde_json::from_str(json).map_err(|e| PriceError::Json(e.to_string()))?;
-        let mut models = HashMap::with_capacity(top.len());
+        let mut models = Models::with_capacity_and_hasher(top.len(), Default::default());
         for (model, entry) in top {
             if model == "sample_spec" {
                 continue;
@@ -239,7 +241,7 @@ impl PriceTable {
         }
         let file: File = serde_json::from_str(json).map_err(|e| PriceError::Json(e.to_string()))?;
         check_currency("*", file.currency.as_deref())?;
-        let mut models = HashMap::with_capacity(file.models.len());
+        let mut models = Models::with_capacity_and_hasher(file.models.len(), Default::default());
         for (model, fields) in file.models {
             let bad = |field: &str, reason: String| PriceError::InvalidPrice {
                 model: model.clone(),
@@ -295,7 +297,7 @@ impl PriceTable {
         Ok(PriceTable::indexed(models, file.taken))
     }
 
-    fn indexed(models: HashMap<String, ModelPrice>, taken: Option<String>) -> Self {
+    fn indexed(models: Models, taken: Option<String>) -> Self {
         let mut t = PriceTable {
             models,
             aliases: HashMap::new(),
