@@ -1,38 +1,545 @@
-//! The tour: perf in under a minute, no external service.
+//! The tour: the whole of perf in a few seconds, with no external service.
 //!
-//! `cargo run --example tour`
+//! ```text
+//! cargo run --example tour                       # load for 3 s, print the report, exit
+//! cargo run --example tour -- --seconds 10       # a longer load
+//! cargo run --example tour -- --serve            # then keep serving /metrics until Ctrl-C
+//! cargo run --example tour --features stack      # also show the blocking culprit's stack
+//! ```
+//!
+//! It starts, all on 127.0.0.1 with ports the OS picks:
+//!
+//! * a mock OpenAI-compatible and Anthropic-like API (`support/mock_llm.rs`) that answers
+//!   with realistic usage JSON: cached prompt tokens, cache writes, a streamed response;
+//! * an axum shop service whose handlers call `#[perf::timed]` functions behind
+//!   `perf::core::tower::RequestTimingLayer` (method, route and status labels), serves
+//!   `/metrics`, and asks the model through `#[perf::llm_call]` functions. One handler,
+//!   `GET /report`, calls `std::thread::sleep`: the mistake the blocking detector finds;
+//! * a load generator that drives the service for `--seconds`.
+//!
+//! Then it prints where the time went per function (p50/p95/p99), the requests by method,
+//! route and status, the slow polls found with their `file:line`, the LLM cost per model
+//! with what prompt caching saved, and the `/metrics` URL. The WARN lines on stderr are
+//! perf's own slow-call and slow-poll logs, as a service would see them.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-fn parse_order(i: u64) -> u64 {
-    let _t = perf::time("parse_order");
-    (0..2_000 + i % 500).fold(i, |a, b| a.wrapping_mul(31).wrapping_add(b))
+use axum::extract::{MatchedPath, Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use perf::async_::{
+    CollectingSink, FutureExt, PollState, SlowPoll, SlowPollSink, TracingSink, Watchdog,
+};
+use perf::core::tower::{RequestTimingLayer, HTTP_SERVER_REQUEST_DURATION};
+use perf::core::{format_duration, Registry, Report};
+use perf::llm::LlmMeter;
+use serde_json::Value;
+
+// `fetch` and the `/hello`, `/work/{ms}` and `/metrics` routes come from the service example.
+#[path = "support/cost_table.rs"]
+mod cost_table;
+#[path = "support/mock_llm.rs"]
+mod mock_llm;
+#[allow(dead_code)]
+#[path = "service.rs"]
+mod service;
+
+use mock_llm::BoxError;
+
+// ---------------------------------------------------------------- the shop service
+
+/// What the handlers share: where the model is, and the meter its calls are recorded with.
+#[derive(Clone)]
+struct Shop {
+    llm: SocketAddr,
+    meter: Arc<LlmMeter>,
 }
 
-fn charge_card(i: u64) {
-    let _t = perf::time("charge_card");
-    std::thread::sleep(Duration::from_micros(200 + (i % 10) * 50));
+/// The shop's routes behind the request-timing layer, merged with the service example's
+/// `/hello`, `/work/{ms}` and `/metrics` (which carry their own layer).
+fn shop_app(shop: Shop, exporter: Arc<perf::core::export::PrometheusExporter>) -> Router {
+    Router::new()
+        .route("/orders/{id}", get(order))
+        .route("/checkout", get(checkout))
+        .route("/report", get(report))
+        .route("/ask/{topic}", get(ask))
+        .with_state(shop)
+        .layer(RequestTimingLayer::new().route_with(|head| {
+            head.extensions
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+        }))
+        .merge(service::app(exporter))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let exporter = perf::core::export::prometheus()
-        .with_http_listener(([127, 0, 0, 1], 0))
-        .add_global_label("service", "tour")
-        .install()?;
+// Each handler's body is wrapped by `detect_blocking_named`: every poll is timed, and a
+// slow one is reported with the `file:line` of the wrapping call and the handler's name.
 
-    for i in 0..200 {
-        std::hint::black_box(parse_order(i));
-        charge_card(i);
+async fn order(Path(id): Path<u64>) -> String {
+    async move {
+        let order = load_order(id).await;
+        render_order(&order)
+    }
+    .detect_blocking_named("GET /orders/{id}")
+    .await
+}
+
+/// The order's lines, from the database (an awaited query: it yields the worker).
+#[perf::timed]
+async fn load_order(id: u64) -> Vec<u64> {
+    tokio::time::sleep(Duration::from_micros(800 + (id % 7) * 400)).await;
+    (0..8 + id % 16).map(|i| id.wrapping_mul(31) ^ i).collect()
+}
+
+/// The order as text: a little CPU work.
+#[perf::timed]
+fn render_order(lines: &[u64]) -> String {
+    let mut digest = 0u64;
+    for round in 0..2_000u64 {
+        for l in lines {
+            digest = digest.rotate_left(5) ^ l.wrapping_add(round);
+        }
+    }
+    format!("order of {} lines, digest {digest:016x}\n", lines.len())
+}
+
+async fn checkout() -> &'static str {
+    async { charge_card().await }
+        .detect_blocking_named("GET /checkout")
+        .await
+}
+
+static CHARGES: AtomicU64 = AtomicU64::new(0);
+
+/// The payment provider, awaited: a few milliseconds, and one call in 40 over 100 ms,
+/// which `slow = "100ms"` logs as a WARN.
+#[perf::timed(slow = "100ms")]
+async fn charge_card() -> &'static str {
+    let n = CHARGES.fetch_add(1, Ordering::Relaxed);
+    let ms = if n % 40 == 39 { 120 } else { 4 + n % 5 };
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "charged\n"
+}
+
+async fn report() -> String {
+    async {
+        let template = load_report_template();
+        format!("{template}: {} orders\n", CHARGES.load(Ordering::Relaxed))
+    }
+    .detect_blocking_named("GET /report")
+    .await
+}
+
+/// The mistake: a blocking read inside async code (a stand-in for `std::fs`, a sync
+/// client or a contended lock). It holds a runtime worker for 25 ms per request.
+#[perf::timed]
+#[inline(never)]
+fn load_report_template() -> &'static str {
+    std::thread::sleep(Duration::from_millis(25));
+    "daily report"
+}
+
+/// `GET /ask/{topic}`: a support question to one of three models, by topic.
+async fn ask(
+    State(shop): State<Shop>,
+    Path(topic): Path<String>,
+) -> Result<String, (StatusCode, String)> {
+    async move {
+        let question = format!("What is your policy on {topic}?");
+        let answer = match topic.as_str() {
+            "refunds" => ask_openai(&shop, "gpt-4o", &question).await,
+            "delivery" => ask_openai(&shop, "gpt-4o-mini", &question).await,
+            _ => ask_anthropic(&shop, "claude-3-5-haiku", &question).await,
+        };
+        let answer = answer.map_err(|e| (StatusCode::BAD_GATEWAY, format!("model: {e}\n")))?;
+        Ok(format!("{}\n", answer["id"]))
+    }
+    .detect_blocking_named("GET /ask/{topic}")
+    .await
+}
+
+/// Metered by `#[llm_call]`: latency, tokens (cached ones apart), cost, outcome.
+#[perf::llm_call(crate = perf::llm, provider = "openai", model = model, meter = &*shop.meter)]
+async fn ask_openai(shop: &Shop, model: &str, question: &str) -> Result<Value, BoxError> {
+    mock_llm::complete(shop.llm, "openai", model, question).await
+}
+
+/// The same for Anthropic's API, whose usage counts cache writes too.
+#[perf::llm_call(crate = perf::llm, provider = "anthropic", model = model, meter = &*shop.meter)]
+async fn ask_anthropic(shop: &Shop, model: &str, question: &str) -> Result<Value, BoxError> {
+    mock_llm::complete(shop.llm, "anthropic", model, question).await
+}
+
+// ---------------------------------------------------------------- the load generator
+
+/// The `i`-th request's path: mostly orders, some checkouts and questions to the model,
+/// now and then the blocking report, and the service example's routes.
+fn tour_path(i: usize) -> String {
+    const TOPICS: [&str; 3] = ["refunds", "delivery", "returns"];
+    match i % 50 {
+        0 => "/report".to_owned(),
+        1 | 26 => format!("/ask/{}", TOPICS[(i / 50) % 3]),
+        n if n % 5 == 2 => "/checkout".to_owned(),
+        13 => "/hello".to_owned(),
+        38 => "/work/3".to_owned(),
+        _ => format!("/orders/{}", i % 1000),
+    }
+}
+
+/// What the load generator sent.
+struct Load {
+    requests: usize,
+    failed: usize,
+    elapsed: Duration,
+}
+
+/// Sends requests from `connections` concurrent clients until `duration` has passed.
+async fn drive_for(
+    addr: SocketAddr,
+    duration: Duration,
+    connections: usize,
+) -> Result<Load, BoxError> {
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (next, failed) = (next.clone(), failed.clone());
+        clients.spawn(async move {
+            while started.elapsed() < duration {
+                let path = tour_path(next.fetch_add(1, Ordering::Relaxed));
+                let (status, _) = service::fetch(addr, &path).await?;
+                if status != StatusCode::OK {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok::<(), service::ClientError>(())
+        });
+    }
+    while let Some(joined) = clients.join_next().await {
+        joined??;
+    }
+    Ok(Load {
+        requests: next.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    })
+}
+
+// ---------------------------------------------------------------- slow polls
+
+/// Keeps every slow-poll report for the summary, and logs it as the default sink does.
+struct KeepAndWarn {
+    kept: CollectingSink,
+    warn: TracingSink,
+}
+
+impl SlowPollSink for KeepAndWarn {
+    fn report(&self, poll: &SlowPoll) {
+        self.kept.report(poll);
+        // The final report of every stall is never rate-limited; its duration is in the
+        // summary, so stderr gets the stall warnings only, at most one a second per location.
+        if poll.state != (PollState::Finished { stalled: true }) {
+            self.warn.report(poll);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the report
+
+/// A table with the first column left-aligned and the others right-aligned.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = " ".repeat(w - cell.chars().count());
+            match i {
+                0 => out.push_str(&format!("{cell}{pad}")),
+                _ => out.push_str(&format!("  {pad}{cell}")),
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn heading(title: &str) {
+    println!("\n== {title} ==");
+}
+
+/// The requests the timing layer recorded, by method, route and status.
+fn print_http_table() {
+    let mut rows: Vec<(String, String, String, perf::LatencySummary)> = Registry::global()
+        .series()
+        .into_iter()
+        .filter(|s| s.name() == HTTP_SERVER_REQUEST_DURATION)
+        .map(|s| {
+            let label = |k| s.label(k).unwrap_or("-").to_owned();
+            (
+                label("method"),
+                label("route"),
+                label("status"),
+                s.histogram().summary(),
+            )
+        })
+        .filter(|r| r.3.count > 0)
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.3.total));
+    let d = |d| format_duration(d);
+    let table: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(method, route, status, s)| {
+            vec![
+                format!("{method} {route}"),
+                status,
+                s.count.to_string(),
+                d(s.p50),
+                d(s.p95),
+                d(s.p99),
+                d(s.max),
+            ]
+        })
+        .collect();
+    print_table(
+        &["request", "status", "count", "p50", "p95", "p99", "max"],
+        &table,
+    );
+}
+
+/// Every wrapped handler's polls, then the worst slow poll with its location.
+fn print_slow_polls(kept: &CollectingSink) {
+    let d = |d| format_duration(d);
+    let table: Vec<Vec<String>> = perf::async_::locations()
+        .into_iter()
+        .map(|l| {
+            let s = &l.stats;
+            vec![
+                format!("{}:{}", l.location.file(), l.location.line()),
+                l.task.unwrap_or("-").to_owned(),
+                s.total_poll_count.to_string(),
+                s.total_slow_poll_count.to_string(),
+                s.total_stall_count.to_string(),
+                d(s.total_slow_poll_duration),
+                d(s.poll_durations.p99),
+                d(s.poll_durations.max),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "location",
+            "task",
+            "polls",
+            "slow",
+            "stalls",
+            "slow time",
+            "poll p99",
+            "poll max",
+        ],
+        &table,
+    );
+    let polls = kept.polls();
+    let Some(worst) = polls.iter().max_by_key(|p| p.duration) else {
+        println!(
+            "no poll took longer than {}",
+            d(perf::async_::default_threshold())
+        );
+        return;
+    };
+    println!(
+        "\nworst: {} blocked {} for {} (threshold {}) at {}:{}",
+        worst.task.unwrap_or("a task"),
+        worst.thread,
+        d(worst.duration),
+        d(worst.threshold),
+        worst.location.file(),
+        worst.location.line(),
+    );
+    print_culprit(&polls);
+}
+
+#[cfg(feature = "stack")]
+fn print_culprit(polls: &[SlowPoll]) {
+    match polls.iter().find_map(|p| p.stack.as_ref()) {
+        Some(stack) => println!("stack of the stalled worker: {}", stack.summary()),
+        None => println!("no stack was captured (the watchdog saw no poll still running)"),
+    }
+}
+
+#[cfg(not(feature = "stack"))]
+fn print_culprit(_: &[SlowPoll]) {
+    println!("(run with --features stack to see the culprit's stack)");
+}
+
+/// The profile of the `#[timed]` and `#[llm_call]` functions (the HTTP series have their
+/// own table).
+fn print_functions() {
+    let mut report: Report = perf::report();
+    report
+        .rows
+        .retain(|r| r.name != HTTP_SERVER_REQUEST_DURATION);
+    print!("{report}");
+}
+
+fn print_llm(meter: &LlmMeter, streamed: &perf::llm::LlmCall) {
+    cost_table::print_cost_table(meter);
+    println!(
+        "\nstreamed {}: time to first chunk {}, {} chunks, decode {:.0} tokens/s, usage {}",
+        streamed.model,
+        streamed
+            .time_to_first_chunk
+            .map_or_else(|| "-".to_owned(), format_duration),
+        streamed.chunk_gaps.len() + 1,
+        streamed.decode_tokens_per_second.unwrap_or(0.0),
+        streamed.usage.as_str(),
+    );
+}
+
+// ---------------------------------------------------------------- main
+
+struct Args {
+    seconds: u64,
+    serve: bool,
+}
+
+const USAGE: &str = "usage: tour [--seconds N] [--serve]
+  --seconds N  drive the service for N seconds before the report (default 3)
+  --serve      keep serving after the report, for a Prometheus scrape, until Ctrl-C";
+
+/// The arguments, or `None` when help was asked for.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        seconds: 3,
+        serve: false,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--serve" => parsed.serve = true,
+            "--seconds" => {
+                let v = args
+                    .next()
+                    .ok_or_else(|| format!("--seconds needs a value\n{USAGE}"))?;
+                parsed.seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=3600).contains(s))
+                    .ok_or_else(|| format!("--seconds {v}: give a whole number from 1 to 3600"))?;
+            }
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), BoxError> {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    // perf's WARNs on stderr, one line each: their messages already carry the fields.
+    tracing_subscriber::fmt()
+        .compact()
+        .without_time()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+            |w, field, value| match field.name() {
+                "message" => write!(w, "{value:?}"),
+                _ => Ok(()),
+            },
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    // Before anything is wrapped or timed: the metric handles are taken from it.
+    let exporter = Arc::new(perf::core::export::prometheus().install()?);
+    let kept = Arc::new(KeepAndWarn {
+        kept: CollectingSink::new(),
+        warn: TracingSink::new(),
+    });
+    perf::async_::set_sink(kept.clone());
+    let watchdog = Watchdog::start()?;
+
+    let meter = Arc::new(LlmMeter::new());
+    let shop = Shop {
+        llm: mock_llm::start_mock().await?,
+        meter: meter.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = shop_app(shop.clone(), exporter);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    println!(
+        "shop service on http://{addr}, mock LLM API on http://{}",
+        shop.llm
+    );
+    println!("driving it for {} s ...", args.seconds);
+
+    let load = drive_for(addr, Duration::from_secs(args.seconds), 4).await?;
+    let (streamed, _) = mock_llm::chat_stream(
+        shop.llm,
+        meter.clone(),
+        "gpt-4o",
+        "Explain our return policy.",
+    )
+    .await?;
+    let (metrics_status, exposition) = service::fetch(addr, "/metrics").await?;
+    println!(
+        "sent {} requests in {:.1} s ({:.0}/s), {} failed",
+        load.requests,
+        load.elapsed.as_secs_f64(),
+        load.requests as f64 / load.elapsed.as_secs_f64(),
+        load.failed
+    );
+
+    heading("where the time goes: #[perf::timed] and #[perf::llm_call] functions");
+    print_functions();
+    heading("HTTP requests (perf::core::tower::RequestTimingLayer)");
+    print_http_table();
+    heading("blocking found in async code (perf::async_)");
+    print_slow_polls(&kept.kept);
+    heading("LLM calls by model (perf::llm)");
+    print_llm(&meter, &streamed);
+    heading("Prometheus");
+    println!(
+        "http://{addr}/metrics: {} series lines",
+        exposition.lines().filter(|l| !l.starts_with('#')).count()
+    );
+    if !args.serve {
+        println!("(to scrape it: cargo run --example tour -- --serve, then curl the /metrics URL)");
     }
 
-    println!("== where the time goes ==\n{}", perf::report());
-    println!(
-        "charge_card: {}",
-        perf::summary("charge_card").unwrap_or_default()
-    );
-    println!(
-        "\nPrometheus: http://{}/metrics",
-        exporter.local_addr().unwrap()
-    );
+    if load.failed > 0 || metrics_status != StatusCode::OK {
+        return Err(format!(
+            "{} requests failed, /metrics answered {metrics_status}",
+            load.failed
+        )
+        .into());
+    }
+    if args.serve {
+        println!("serving on http://{addr} until Ctrl-C");
+        std::future::pending::<()>().await;
+    }
+    drop(watchdog);
     Ok(())
 }
