@@ -87,6 +87,9 @@ async fn instant_metrics_async(x: u64) -> u64 {
     r
 }
 
+/// One benched variant: its name and the call.
+type Variant = (&'static str, fn(u64) -> u64);
+
 /// Polls a future that completes at its first poll.
 #[inline(always)]
 fn run<F: Future<Output = u64>>(fut: F) -> u64 {
@@ -125,14 +128,14 @@ fn bench(c: &mut Criterion) {
     let exporter = perf_core::export::prometheus()
         .install()
         .expect("install the Prometheus recorder");
-    let sync: [(&str, fn(u64) -> u64); 5] = [
+    let sync: [Variant; 5] = [
         ("bare", bare),
         ("timed", timed_sync),
         ("instant_pair", instant_pair),
         ("clock_pair", clock_pair),
         ("instant_metrics", instant_metrics),
     ];
-    let asyncs: [(&str, fn(u64) -> u64); 3] = [
+    let asyncs: [Variant; 3] = [
         ("bare_async", |x| run(bare_async(x))),
         ("timed_async", |x| run(timed_async(x))),
         ("instant_metrics_async", |x| run(instant_metrics_async(x))),
