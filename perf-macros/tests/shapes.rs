@@ -236,3 +236,18 @@ fn impl_block_times_every_method_but_skipped_ones() {
     assert_eq!(count("shapes_block_b", "ok"), 0);
     assert!(perf_core::summary("shapes_block_skipped").is_none());
 }
+
+mod reexport {
+    pub use perf_core as perf;
+}
+
+#[timed(crate = reexport::perf)]
+fn shapes_crate_path() -> u8 {
+    5
+}
+
+#[test]
+fn crate_path_points_at_a_re_export() {
+    assert_eq!(shapes_crate_path(), 5);
+    assert_eq!(count("shapes_crate_path", "ok"), 1);
+}
