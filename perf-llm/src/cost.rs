@@ -161,9 +161,20 @@ const FIXED_SCALE: u32 = 24;
 
 /// `d` in units of 10^−`scale`; `d` has at most `scale` decimal places.
 fn fixed(d: Decimal, scale: u32) -> Option<i128> {
-    d.mantissa()
-        .checked_mul(10i128.checked_pow(scale.checked_sub(d.scale())?)?)
+    let shift = scale.checked_sub(d.scale())?;
+    d.mantissa().checked_mul(*POW10.get(shift as usize)?)
 }
+
+/// 10⁰ … 10²⁴: a table, because `i128::pow` loops and this runs six times a call.
+const POW10: [i128; FIXED_SCALE as usize + 1] = {
+    let mut t = [1i128; FIXED_SCALE as usize + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 impl Add for Cost {
     type Output = Cost;
