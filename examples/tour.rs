@@ -371,6 +371,19 @@ fn print_slow_polls(kept: &CollectingSink) {
     print_culprit(&polls);
 }
 
+/// The first stall report waits until the binary's debug info is loaded to name the
+/// frames (a second or two for a debug build): give it that long, not forever.
+#[cfg(feature = "stack")]
+async fn wait_for_stack(kept: &CollectingSink) {
+    let stalled = perf::async_::locations()
+        .iter()
+        .any(|l| l.stats.total_stall_count > 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stalled && Instant::now() < deadline && !kept.polls().iter().any(|p| p.stack.is_some()) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[cfg(feature = "stack")]
 fn print_culprit(polls: &[SlowPoll]) {
     match polls.iter().find_map(|p| p.stack.as_ref()) {
@@ -516,17 +529,22 @@ async fn main() -> Result<(), BoxError> {
     print_functions();
     heading("HTTP requests (perf::core::tower::RequestTimingLayer)");
     print_http_table();
+    #[cfg(feature = "stack")]
+    wait_for_stack(&kept.kept).await;
     heading("blocking found in async code (perf::async_)");
     print_slow_polls(&kept.kept);
     heading("LLM calls by model (perf::llm)");
     print_llm(&meter, &streamed);
     heading("Prometheus");
     println!(
-        "http://{addr}/metrics: {} series lines",
-        exposition.lines().filter(|l| !l.starts_with('#')).count()
+        "scrape http://{addr}/metrics ({} samples now)",
+        exposition
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count()
     );
     if !args.serve {
-        println!("(to scrape it: cargo run --example tour -- --serve, then curl the /metrics URL)");
+        println!("(to keep it up for a scrape: cargo run --example tour -- --serve)");
     }
 
     if load.failed > 0 || metrics_status != StatusCode::OK {
