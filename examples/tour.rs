@@ -428,8 +428,12 @@ struct Args {
     serve: bool,
 }
 
+/// The load opens a connection per request: longer runs would pile up sockets in
+/// TIME_WAIT until the client runs out of local ports.
+const MAX_SECONDS: u64 = 30;
+
 const USAGE: &str = "usage: tour [--seconds N] [--serve]
-  --seconds N  drive the service for N seconds before the report (default 3)
+  --seconds N  drive the service for N seconds before the report (default 3, at most 30)
   --serve      keep serving after the report, for a Prometheus scrape, until Ctrl-C";
 
 /// The arguments, or `None` when help was asked for.
@@ -448,8 +452,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.seconds = v
                     .parse()
                     .ok()
-                    .filter(|s| (1..=3600).contains(s))
-                    .ok_or_else(|| format!("--seconds {v}: give a whole number from 1 to 3600"))?;
+                    .filter(|s| (1..=MAX_SECONDS).contains(s))
+                    .ok_or_else(|| {
+                        format!("--seconds {v}: give a whole number from 1 to {MAX_SECONDS}")
+                    })?;
             }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
