@@ -267,8 +267,9 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # What it costs
 /// Besides the model call itself: the `#[timed]` guard, two more clock reads, the budget
 /// lookup (a read lock and a hash lookup per key) and the meter's `record` (pricing, a
-/// mutex per series, `metrics` handles cached per series, one `tracing` event). Nothing
-/// here is on the scale of a network round trip.
+/// mutex per series, `metrics` handles cached per series, one `tracing` event): about a
+/// microsecond, the same as the metering written by hand, and more with budgets (checked and
+/// charged per key). `cargo bench --bench llm_call` measures it against both baselines.
 ///
 /// # Compile errors
 /// A fn that is not async (nor returns an `async` block), a return type that is not a
