@@ -57,13 +57,13 @@ async fn hand_written() -> Result<&'static Value, BudgetExceeded> {
     ret
 }
 
-#[perf::llm_call(crate = perf::llm, provider = "openai", budget = false, meter = &*MACRO_METER)]
+#[perf::llm_call(provider = "openai", budget = false, meter = &*MACRO_METER)]
 #[inline(never)]
 async fn metered() -> Result<&'static Value, BudgetExceeded> {
     Ok(black_box(&*RESPONSE))
 }
 
-#[perf::llm_call(crate = perf::llm, provider = "openai", model = "gpt-4o-mini", meter = &*BUDGET_METER)]
+#[perf::llm_call(provider = "openai", model = "gpt-4o-mini", meter = &*BUDGET_METER)]
 #[inline(never)]
 async fn metered_with_budget() -> Result<&'static Value, BudgetExceeded> {
     Ok(black_box(&*RESPONSE))

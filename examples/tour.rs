@@ -163,13 +163,13 @@ async fn ask(
 }
 
 /// Metered by `#[llm_call]`: latency, tokens (cached ones apart), cost, outcome.
-#[perf::llm_call(crate = perf::llm, provider = "openai", model = model, meter = &*shop.meter)]
+#[perf::llm_call(provider = "openai", model = model, meter = &*shop.meter)]
 async fn ask_openai(shop: &Shop, model: &str, question: &str) -> Result<Value, BoxError> {
     mock_llm::complete(shop.llm, "openai", model, question).await
 }
 
 /// The same for Anthropic's API, whose usage counts cache writes too.
-#[perf::llm_call(crate = perf::llm, provider = "anthropic", model = model, meter = &*shop.meter)]
+#[perf::llm_call(provider = "anthropic", model = model, meter = &*shop.meter)]
 async fn ask_anthropic(shop: &Shop, model: &str, question: &str) -> Result<Value, BoxError> {
     mock_llm::complete(shop.llm, "anthropic", model, question).await
 }

@@ -17,8 +17,11 @@ pub use perf_async as async_;
 pub use perf_core as core;
 pub use perf_llm as llm;
 
-/// `#[perf::llm_call(crate = perf::llm, provider = "openai")]` meters an async fn that calls a model.
-pub use perf_llm::llm_call;
+/// `#[perf::llm_call(provider = "openai")]` meters an async fn that calls a model: see
+/// `perf_llm::llm_call`. Its generated code names `::perf::llm`, so a crate that depends
+/// only on `perf` needs no other dependency.
+#[doc(inline)]
+pub use perf_macros::llm_call_via_facade as llm_call;
 
 pub use perf_core::{
     histogram, report, summary, summary_with, time, LatencyHistogram, LatencySummary,

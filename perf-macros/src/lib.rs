@@ -295,3 +295,13 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
     llm_call::llm_call(args.into(), item.into()).into()
 }
+
+/// [`#[llm_call]`](macro@llm_call) as the `perf` facade re-exports it (`perf::llm_call`):
+/// the same macro, whose generated code names `::perf::llm` unless `crate = path` is given,
+/// so a crate that depends only on `perf` needs no other dependency.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn llm_call_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
+    let facade: syn::Path = syn::parse_quote!(::perf::llm);
+    llm_call::llm_call_in(args.into(), item.into(), Some(facade)).into()
+}

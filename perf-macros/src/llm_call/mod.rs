@@ -13,7 +13,20 @@ use attr::LlmCallArgs;
 /// Expands `#[llm_call(args)] item`. On any error the item is emitted unchanged next to
 /// the `compile_error!`s, so the rest of the crate still sees the fn.
 pub(crate) fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
-    let (args, args_error) = LlmCallArgs::parse(args, Span::call_site());
+    llm_call_in(args, item, None)
+}
+
+/// [`llm_call`] whose generated code names `default_crate` (`::perf::llm` for the `perf`
+/// facade) unless the user gave `crate = path`; `None` is `::perf_llm`.
+pub(crate) fn llm_call_in(
+    args: TokenStream,
+    item: TokenStream,
+    default_crate: Option<syn::Path>,
+) -> TokenStream {
+    let (mut args, args_error) = LlmCallArgs::parse(args, Span::call_site());
+    if args.krate.is_none() {
+        args.krate = default_crate;
+    }
     let parsed: Item = match syn::parse2(item.clone()) {
         Ok(parsed) => parsed,
         Err(e) => return with_error(item, e),
