@@ -5,17 +5,17 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram};
-use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::budget::{BudgetKey, Budgets};
-use crate::cost::Cost;
+use crate::cost::{Cost, CostSum};
 use crate::error::{BudgetExceeded, UsageError};
-use crate::pricing::PriceTable;
+use crate::pricing::{PreparedPrice, PriceTable};
 use crate::providers::{anthropic, openai};
 use crate::usage::{TokenUsage, UsageStatus};
 
@@ -51,24 +51,6 @@ pub const ATTR_MODEL: &str = "gen_ai_request_model";
 pub const ATTR_TOKEN_TYPE: &str = "gen_ai_token_type";
 /// Attribute of failed calls: the error's type.
 pub const ATTR_ERROR: &str = "error_type";
-
-/// `⌊usd × 10⁹⌋`, clamped to `0..=u64::MAX`: the cost counter's value. From the decimal's
-/// mantissa and scale (one integer division), which costs a third of `(d × 1e9).floor()`.
-fn floor_nanos(usd: Decimal) -> u64 {
-    let (m, scale) = (usd.mantissa(), usd.scale());
-    let n = if scale >= 9 {
-        m.div_euclid(10i128.pow(scale - 9))
-    } else {
-        m.saturating_mul(10i128.pow(9 - scale))
-    };
-    u64::try_from(n.max(0)).unwrap_or(u64::MAX)
-}
-
-/// A decimal as the nearest-enough `f64` for a gauge (display only; the exact total stays a
-/// decimal). Faster than `ToPrimitive::to_f64`, which rounds exactly.
-fn approx_f64(d: Decimal) -> f64 {
-    d.mantissa() as f64 / 10f64.powi(d.scale() as i32)
-}
 
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -447,6 +429,9 @@ struct Series {
 
 struct SeriesState {
     handles: Option<Handles>,
+    /// The model's price and the price-table generation it was taken from; `None` until the
+    /// first priced call, and while the table does not know the model.
+    price: Option<(u64, PreparedPrice)>,
     totals: Totals,
 }
 
@@ -457,7 +442,7 @@ struct Totals {
     usage_missing: u64,
     unpriced: u64,
     usage: TokenUsage,
-    cost: Cost,
+    cost: CostSum,
 }
 
 /// What a meter has recorded for one model (all outcomes), with exact money.
@@ -565,8 +550,12 @@ fn register(s: &Series) -> Handles {
 pub struct LlmMeter {
     hasher: foldhash::fast::RandomState,
     prices: RwLock<Arc<PriceTable>>,
+    /// Bumped by `set_prices`: series re-resolve their cached price when it moves.
+    prices_generation: AtomicU64,
     series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
     budgets: RwLock<Option<Arc<Budgets>>>,
+    /// Whether `budgets` is set, read without the lock on every call.
+    has_budgets: AtomicBool,
 }
 
 impl std::fmt::Debug for LlmMeter {
@@ -594,8 +583,10 @@ impl LlmMeter {
         LlmMeter {
             hasher: foldhash::fast::RandomState::default(),
             prices: RwLock::new(Arc::new(prices)),
+            prices_generation: AtomicU64::new(0),
             series: RwLock::new(HashMap::new()),
             budgets: RwLock::new(None),
+            has_budgets: AtomicBool::new(false),
         }
     }
 
@@ -609,6 +600,7 @@ impl LlmMeter {
     /// Replaces the price table.
     pub fn set_prices(&self, prices: PriceTable) {
         *self.prices.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(prices);
+        self.prices_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The price table in use.
@@ -622,6 +614,7 @@ impl LlmMeter {
     /// Charges every recorded call's cost to `budgets` (by user, endpoint and model).
     pub fn set_budgets(&self, budgets: Arc<Budgets>) {
         *self.budgets.write().unwrap_or_else(|e| e.into_inner()) = Some(budgets);
+        self.has_budgets.store(true, Ordering::Release);
     }
 
     /// Before sending: refuses `call` if a hard budget of its user, endpoint or model is
@@ -633,7 +626,9 @@ impl LlmMeter {
         }
     }
 
-    fn series(&self, call: &LlmCall) -> Arc<Series> {
+    /// Runs `f` on `call`'s series (made on its first call), under the map's read lock: one
+    /// hash and no reference-count traffic on the hot path.
+    fn with_series<R>(&self, call: &LlmCall, f: impl FnOnce(&Series) -> R) -> R {
         let e = call.status.error_type();
         let h = self
             .hasher
@@ -644,32 +639,65 @@ impl LlmMeter {
                 && s.model == call.model
                 && s.error_type.as_deref() == e
         };
-        if let Some(s) = self
-            .series
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&h)
-            .and_then(|v| v.iter().find(matches))
         {
-            return s.clone();
+            let map = self.series.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = map.get(&h).and_then(|v| v.iter().find(matches)) {
+                return f(s);
+            }
         }
-        let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
-        let bucket = map.entry(h).or_default();
-        if let Some(s) = bucket.iter().find(matches) {
-            return s.clone();
+        let s = {
+            let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
+            let bucket = map.entry(h).or_default();
+            match bucket.iter().find(matches) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = Arc::new(Series {
+                        provider: call.provider.to_string(),
+                        operation: call.operation.to_string(),
+                        model: call.model.clone(),
+                        error_type: e.map(str::to_owned),
+                        state: Mutex::new(SeriesState {
+                            handles: None,
+                            price: None,
+                            totals: Totals::default(),
+                        }),
+                    });
+                    bucket.push(s.clone());
+                    s
+                }
+            }
+        };
+        f(&s)
+    }
+
+    /// Bills `usage` on `model` with the series' cached price, re-resolved when the table
+    /// was replaced. An unknown model goes to the table each time, so each miss is counted.
+    fn bill(
+        &self,
+        price: &mut Option<(u64, PreparedPrice)>,
+        model: &str,
+        usage: &TokenUsage,
+        totals: &mut CostSum,
+    ) -> Result<Cost, crate::error::PriceError> {
+        let generation = self.prices_generation.load(Ordering::Acquire);
+        if price.as_ref().map(|(g, _)| *g) != Some(generation) {
+            *price = self.prices().prepared(model).map(|p| (generation, p));
         }
-        let s = Arc::new(Series {
-            provider: call.provider.to_string(),
-            operation: call.operation.to_string(),
-            model: call.model.clone(),
-            error_type: e.map(str::to_owned),
-            state: Mutex::new(SeriesState {
-                handles: None,
-                totals: Totals::default(),
-            }),
-        });
-        bucket.push(s.clone());
-        s
+        match price {
+            Some((_, p)) => {
+                let (cost, fixed) = p.bill(usage);
+                match fixed {
+                    Some(f) => totals.add_fixed(&f),
+                    None => totals.add(&cost),
+                }
+                Ok(cost)
+            }
+            None => {
+                let cost = self.prices().cost_unnormalized(model, usage)?;
+                totals.add(&cost);
+                Ok(cost)
+            }
+        }
     }
 
     /// Prices (if no cost was given and usage is known), records metrics and the
@@ -682,43 +710,40 @@ impl LlmMeter {
                 ));
             }
         }
-        if call.cost.is_none() {
-            if let Some(u) = call.usage.usage() {
-                let prices = self.prices.read().unwrap_or_else(|e| e.into_inner());
-                match prices.cost_unnormalized(&call.model, u) {
-                    Ok(c) => call.cost = Some(c),
-                    Err(e) => {
-                        tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
-                    }
-                }
-            }
-        }
-        let series = self.series(&call);
-        let recorder = current_recorder();
-        {
+        let (billed, unpriced) = self.with_series(&call, |series| {
+            let recorder = current_recorder();
             let mut st = series.state.lock().unwrap_or_else(|e| e.into_inner());
+            let st = &mut *st;
             if st.handles.as_ref().map(|h| h.recorder) != Some(recorder) {
-                st.handles = Some(register(&series));
+                st.handles = Some(register(series));
             }
             let t = &mut st.totals;
             t.calls += 1;
+            let (mut billed, mut unpriced) = (None, None);
             match call.usage.usage() {
                 Some(u) => {
                     t.usage = t
                         .usage
                         .checked_add(u)
                         .unwrap_or_else(|_| saturating_add(&t.usage, u));
-                    if call.cost.is_none() {
-                        t.unpriced += 1;
+                    match call.cost {
+                        Some(c) => t.cost.add(&c),
+                        None => match self.bill(&mut st.price, &call.model, u, &mut t.cost) {
+                            Ok(c) => billed = Some(c),
+                            Err(e) => {
+                                t.unpriced += 1;
+                                unpriced = Some(e);
+                            }
+                        },
                     }
                 }
-                None => t.usage_missing += 1,
+                None => {
+                    t.usage_missing += 1;
+                    if let Some(c) = call.cost {
+                        t.cost.add(&c);
+                    }
+                }
             }
-            if let Some(c) = call.cost {
-                t.cost += c;
-            }
-            let nanos = floor_nanos(t.cost.total);
-            let savings = approx_f64(t.cost.cache_savings());
             let Some(h) = st.handles.as_ref() else {
                 unreachable!("registered above")
             };
@@ -735,14 +760,23 @@ impl LlmMeter {
             for g in &call.chunk_gaps {
                 h.per_chunk.record(g.as_secs_f64());
             }
-            if call.cost.is_some() {
-                h.cost.absolute(nanos);
-                h.savings.set(savings);
+            if call.cost.is_some() || billed.is_some() {
+                h.cost.absolute(st.totals.cost.total_nanos());
+                h.savings.set(st.totals.cost.savings_f64());
             }
+            (billed, unpriced)
+        });
+        if billed.is_some() {
+            call.cost = billed;
+        }
+        if let Some(e) = unpriced {
+            tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
         }
         if let Some(c) = &call.cost {
-            if let Some(b) = &*self.budgets.read().unwrap_or_else(|e| e.into_inner()) {
-                b.charge(&call.budget_keys(), c.total);
+            if self.has_budgets.load(Ordering::Acquire) {
+                if let Some(b) = &*self.budgets.read().unwrap_or_else(|e| e.into_inner()) {
+                    b.charge(&call.budget_keys(), c.total);
+                }
             }
         }
         emit_event(&call);
@@ -775,7 +809,7 @@ impl LlmMeter {
             m.usage_missing += t.usage_missing;
             m.unpriced += t.unpriced;
             m.usage = saturating_add(&m.usage, &t.usage);
-            m.cost += t.cost;
+            m.cost += t.cost.cost();
         }
         let mut v: Vec<ModelTotals> = by_model
             .into_values()
@@ -846,7 +880,8 @@ fn emit_event(call: &LlmCall) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::cost::floor_nanos;
+    use rust_decimal::Decimal;
     use std::str::FromStr;
 
     #[test]
@@ -858,6 +893,5 @@ mod tests {
         assert_eq!(floor_nanos(d("12")), 12_000_000_000);
         assert_eq!(floor_nanos(d("-1")), 0);
         assert_eq!(floor_nanos(Decimal::MAX), u64::MAX);
-        assert_eq!(approx_f64(d("0.00375000")), 0.00375);
     }
 }

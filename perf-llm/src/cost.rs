@@ -54,55 +54,11 @@ impl Cost {
     /// exact, and several times faster than decimal multiplication. `None` when a rate is
     /// finer than 10⁻²⁴ or an amount would not fit; `compute_decimal` then does it.
     fn compute_fixed(rates: &ResolvedRates, usage: &TokenUsage) -> Option<Cost> {
-        // The common scale of the rates (not always 24): amounts then carry no more
-        // trailing zeros than decimal multiplication would give, so normalising stays cheap.
-        let scale = [
-            rates.input,
-            rates.output,
-            rates.cache_read,
-            rates.cache_write_5m,
-            rates.cache_write_1h,
-            rates.reasoning,
-        ]
-        .iter()
-        .map(Decimal::scale)
-        .max()
-        .unwrap_or(0);
-        if scale > FIXED_SCALE {
-            return None;
-        }
-        let r = |d: Decimal| fixed(d, scale);
-        let mul = |tokens: u64, rate: i128| i128::from(tokens).checked_mul(rate);
-        let rate_in = r(rates.input)?;
-        let input = mul(usage.uncached_input(), rate_in)?;
-        let cached_input = mul(usage.cache_read, r(rates.cache_read)?)?;
-        let cache_write = mul(usage.cache_write_5m(), r(rates.cache_write_5m)?)?
-            .checked_add(mul(usage.cache_write_1h, r(rates.cache_write_1h)?)?)?;
-        let reasoning = mul(usage.reasoning, r(rates.reasoning)?)?;
-        let output = mul(
-            usage.output.saturating_sub(usage.reasoning),
-            r(rates.output)?,
-        )?;
-        let out_total = output.checked_add(reasoning)?;
-        let total = input
-            .checked_add(cached_input)?
-            .checked_add(cache_write)?
-            .checked_add(out_total)?;
-        let without_cache = mul(usage.input, rate_in)?.checked_add(out_total)?;
-        let d = |x: i128| Decimal::try_from_i128_with_scale(x, scale).ok();
-        Some(Cost {
-            input: d(input)?,
-            cached_input: d(cached_input)?,
-            cache_write: d(cache_write)?,
-            output: d(output)?,
-            reasoning: d(reasoning)?,
-            total: d(total)?,
-            without_cache: d(without_cache)?,
-        })
+        FixedRates::new(rates)?.bill(usage)?.to_cost()
     }
 
     /// The bill in decimal arithmetic (any rate, any size).
-    fn compute_decimal(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
+    pub(crate) fn compute_decimal(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
         let n = Decimal::from;
         let input = n(usage.uncached_input()) * rates.input;
         let cached_input = n(usage.cache_read) * rates.cache_read;
@@ -175,6 +131,237 @@ const POW10: [i128; FIXED_SCALE as usize + 1] = {
     }
     t
 };
+
+/// Rates in `i128` units of 10^−`scale` USD per token, `scale` ≤ 24 being the rates' common
+/// scale (not always 24: amounts then carry no more trailing zeros than decimal
+/// multiplication would give). Made once per model by the meter, so a call is billed with
+/// seven integer multiplications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FixedRates {
+    scale: u32,
+    input: i128,
+    output: i128,
+    cache_read: i128,
+    cache_write_5m: i128,
+    cache_write_1h: i128,
+    reasoning: i128,
+}
+
+impl FixedRates {
+    /// `None` when a rate is finer than 10⁻²⁴ USD (the decimal path bills those).
+    pub(crate) fn new(rates: &ResolvedRates) -> Option<FixedRates> {
+        let scale = [
+            rates.input,
+            rates.output,
+            rates.cache_read,
+            rates.cache_write_5m,
+            rates.cache_write_1h,
+            rates.reasoning,
+        ]
+        .iter()
+        .map(Decimal::scale)
+        .max()
+        .unwrap_or(0);
+        if scale > FIXED_SCALE {
+            return None;
+        }
+        let r = |d: Decimal| fixed(d, scale);
+        Some(FixedRates {
+            scale,
+            input: r(rates.input)?,
+            output: r(rates.output)?,
+            cache_read: r(rates.cache_read)?,
+            cache_write_5m: r(rates.cache_write_5m)?,
+            cache_write_1h: r(rates.cache_write_1h)?,
+            reasoning: r(rates.reasoning)?,
+        })
+    }
+
+    /// The bill of `usage`; `None` if an amount does not fit in an `i128`.
+    pub(crate) fn bill(&self, usage: &TokenUsage) -> Option<FixedCost> {
+        let mul = |tokens: u64, rate: i128| i128::from(tokens).checked_mul(rate);
+        let input = mul(usage.uncached_input(), self.input)?;
+        let cached_input = mul(usage.cache_read, self.cache_read)?;
+        let cache_write = mul(usage.cache_write_5m(), self.cache_write_5m)?
+            .checked_add(mul(usage.cache_write_1h, self.cache_write_1h)?)?;
+        let reasoning = mul(usage.reasoning, self.reasoning)?;
+        let output = mul(usage.output.saturating_sub(usage.reasoning), self.output)?;
+        let out_total = output.checked_add(reasoning)?;
+        let total = input
+            .checked_add(cached_input)?
+            .checked_add(cache_write)?
+            .checked_add(out_total)?;
+        let without_cache = mul(usage.input, self.input)?.checked_add(out_total)?;
+        Some(FixedCost {
+            scale: self.scale,
+            parts: [
+                input,
+                cached_input,
+                cache_write,
+                output,
+                reasoning,
+                total,
+                without_cache,
+            ],
+        })
+    }
+}
+
+/// A bill in `i128` units of 10^−`scale` USD, parts in [`Cost`]'s field order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FixedCost {
+    scale: u32,
+    parts: [i128; 7],
+}
+
+impl FixedCost {
+    /// As decimals; `None` if a part needs more than 96 bits of mantissa.
+    pub(crate) fn to_cost(&self) -> Option<Cost> {
+        let d = |x: i128| Decimal::try_from_i128_with_scale(x, self.scale).ok();
+        let p = &self.parts;
+        Some(Cost {
+            input: d(p[0])?,
+            cached_input: d(p[1])?,
+            cache_write: d(p[2])?,
+            output: d(p[3])?,
+            reasoning: d(p[4])?,
+            total: d(p[5])?,
+            without_cache: d(p[6])?,
+        })
+    }
+}
+
+/// A running sum of bills, exact: `i128` units of 10⁻²⁴ USD (room for $1.7 × 10¹⁴), so a
+/// call adds seven integers instead of seven decimals. A bill that does not fit (a rate finer
+/// than 10⁻²⁴, or the sum would overflow) is added to `spill` as decimals instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CostSum {
+    fixed: [i128; 7],
+    spill: Option<Cost>,
+}
+
+impl CostSum {
+    /// Adds a fixed-point bill.
+    pub(crate) fn add_fixed(&mut self, c: &FixedCost) {
+        if let Some(next) = self.try_add(c.scale, &c.parts) {
+            self.fixed = next;
+        } else if let Some(cost) = c.to_cost() {
+            self.add_spill(cost);
+        } else {
+            // A part needs more than 96 bits: add it through decimal arithmetic, which
+            // rounds only past 28 significant digits, as summing `Cost`s would.
+            let d = |x: i128| fixed_to_decimal(x, c.scale);
+            let p = &c.parts;
+            self.add_spill(Cost {
+                input: d(p[0]),
+                cached_input: d(p[1]),
+                cache_write: d(p[2]),
+                output: d(p[3]),
+                reasoning: d(p[4]),
+                total: d(p[5]),
+                without_cache: d(p[6]),
+            });
+        }
+    }
+
+    /// Adds a bill given as decimals.
+    pub(crate) fn add(&mut self, c: &Cost) {
+        let f = |d: Decimal| fixed(d, FIXED_SCALE);
+        let parts = (|| {
+            Some([
+                f(c.input)?,
+                f(c.cached_input)?,
+                f(c.cache_write)?,
+                f(c.output)?,
+                f(c.reasoning)?,
+                f(c.total)?,
+                f(c.without_cache)?,
+            ])
+        })();
+        match parts.and_then(|p| self.try_add(FIXED_SCALE, &p)) {
+            Some(next) => self.fixed = next,
+            None => self.add_spill(*c),
+        }
+    }
+
+    fn try_add(&self, scale: u32, parts: &[i128; 7]) -> Option<[i128; 7]> {
+        let k = *POW10.get(FIXED_SCALE.checked_sub(scale)? as usize)?;
+        let mut next = self.fixed;
+        for (n, p) in next.iter_mut().zip(parts) {
+            *n = n.checked_add(p.checked_mul(k)?)?;
+        }
+        Some(next)
+    }
+
+    fn add_spill(&mut self, c: Cost) {
+        *self.spill.get_or_insert_with(Cost::default) += c;
+    }
+
+    /// The sum, exact (to 28 significant digits, as decimals are, past $79 228).
+    pub(crate) fn cost(&self) -> Cost {
+        let d = |x: i128| fixed_to_decimal(x, FIXED_SCALE);
+        let p = &self.fixed;
+        let c = Cost {
+            input: d(p[0]),
+            cached_input: d(p[1]),
+            cache_write: d(p[2]),
+            output: d(p[3]),
+            reasoning: d(p[4]),
+            total: d(p[5]),
+            without_cache: d(p[6]),
+        };
+        match self.spill {
+            Some(s) => c + s,
+            None => c,
+        }
+    }
+
+    /// `⌊total × 10⁹⌋` clamped to `0..=u64::MAX`: the cost counter's value.
+    pub(crate) fn total_nanos(&self) -> u64 {
+        match self.spill {
+            None => {
+                let n = self.fixed[5].div_euclid(POW10[(FIXED_SCALE - 9) as usize]);
+                u64::try_from(n.max(0)).unwrap_or(u64::MAX)
+            }
+            Some(_) => floor_nanos(self.cost().total),
+        }
+    }
+
+    /// Net cache savings as `f64`, for a gauge (display only).
+    pub(crate) fn savings_f64(&self) -> f64 {
+        let fixed = (self.fixed[6] - self.fixed[5]) as f64 / 1e24;
+        match self.spill {
+            None => fixed,
+            Some(s) => fixed + s.cache_savings_usd(),
+        }
+    }
+}
+
+/// `x` × 10^−`scale` as a decimal: exact when it fits in 96 bits after dropping trailing
+/// zeros, else rounded to 28 significant digits by decimal addition.
+fn fixed_to_decimal(x: i128, scale: u32) -> Decimal {
+    if let Ok(d) = Decimal::try_from_i128_with_scale(x, scale) {
+        return d;
+    }
+    let unit = POW10[scale as usize];
+    let saturated = if x < 0 { Decimal::MIN } else { Decimal::MAX };
+    let whole = Decimal::try_from_i128_with_scale(x / unit, 0).unwrap_or(saturated);
+    // |x % unit| < 10²⁴ < 2⁹⁶: always fits.
+    let frac = Decimal::try_from_i128_with_scale(x % unit, scale).unwrap_or_default();
+    whole.checked_add(frac).unwrap_or(saturated)
+}
+
+/// `⌊usd × 10⁹⌋`, clamped to `0..=u64::MAX`. From the decimal's mantissa and scale (one
+/// integer division), which costs a third of `(d × 1e9).floor()`.
+pub(crate) fn floor_nanos(usd: Decimal) -> u64 {
+    let (m, scale) = (usd.mantissa(), usd.scale());
+    let n = if scale >= 9 {
+        m.div_euclid(10i128.pow(scale - 9))
+    } else {
+        m.saturating_mul(10i128.pow(9 - scale))
+    };
+    u64::try_from(n.max(0)).unwrap_or(u64::MAX)
+}
 
 impl Add for Cost {
     type Output = Cost;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
-use crate::cost::Cost;
+use crate::cost::{Cost, FixedCost, FixedRates};
 use crate::error::PriceError;
 use crate::usage::TokenUsage;
 
@@ -119,6 +119,11 @@ impl ModelPrice {
             .rev()
             .find(|(t, _)| usage.input > *t)
             .map(|(_, r)| r);
+        self.resolve(tier)
+    }
+
+    /// The base rates overlaid with `tier`'s, every fallback applied.
+    fn resolve(&self, tier: Option<&Rates>) -> ResolvedRates {
         let pick = |f: fn(&Rates) -> Option<Decimal>| tier.and_then(f).or_else(|| f(&self.base));
         let input = pick(|r| r.input).unwrap_or_default();
         let output = pick(|r| r.output).unwrap_or_default();
@@ -131,6 +136,46 @@ impl ModelPrice {
             cache_write_1h: pick(|r| r.cache_write_1h).unwrap_or(cache_write_5m),
             reasoning: pick(|r| r.reasoning).unwrap_or(output),
         }
+    }
+}
+
+/// One model's rates resolved once per tier, with their fixed-point form: what the meter
+/// keeps per series so that billing a call needs no table lookup and no decimal arithmetic.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedPrice {
+    base: (ResolvedRates, Option<FixedRates>),
+    /// `(threshold, rates)`, ascending, as [`ModelPrice::tiers`].
+    tiers: Vec<(u64, (ResolvedRates, Option<FixedRates>))>,
+}
+
+impl PreparedPrice {
+    pub(crate) fn new(p: &ModelPrice) -> Self {
+        let prepare = |r: ResolvedRates| (r, FixedRates::new(&r));
+        PreparedPrice {
+            base: prepare(p.resolve(None)),
+            tiers: p
+                .tiers
+                .iter()
+                .map(|(t, r)| (*t, prepare(p.resolve(Some(r)))))
+                .collect(),
+        }
+    }
+
+    /// The exact bill of `usage` (the same as [`Cost::compute`] with
+    /// [`ModelPrice::rates_for`]), and its fixed-point form when it has one.
+    pub(crate) fn bill(&self, usage: &TokenUsage) -> (Cost, Option<FixedCost>) {
+        let (rates, fixed) = self
+            .tiers
+            .iter()
+            .rev()
+            .find(|(t, _)| usage.input > *t)
+            .map_or(&self.base, |(_, r)| r);
+        if let Some(f) = fixed.and_then(|f| f.bill(usage)) {
+            if let Some(c) = f.to_cost() {
+                return (c, Some(f));
+            }
+        }
+        (Cost::compute_decimal(rates, usage), None)
     }
 }
 
@@ -414,6 +459,11 @@ impl PriceTable {
         usage: &TokenUsage,
     ) -> Result<Cost, PriceError> {
         Ok(Cost::compute(&self.price(model)?.rates_for(usage), usage))
+    }
+
+    /// `model`'s price prepared for billing, or `None` (without counting a miss).
+    pub(crate) fn prepared(&self, model: &str) -> Option<PreparedPrice> {
+        self.get(model).map(PreparedPrice::new)
     }
 
     /// How many lookups missed since the table was made.
