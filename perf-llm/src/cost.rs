@@ -139,62 +139,91 @@ const POW10: [i128; FIXED_SCALE as usize + 1] = {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FixedRates {
     scale: u32,
-    input: i128,
-    output: i128,
-    cache_read: i128,
-    cache_write_5m: i128,
-    cache_write_1h: i128,
-    reasoning: i128,
+    /// input, output, cache read, 5-minute write, 1-hour write, reasoning.
+    rates: [i128; 6],
+    /// Every rate is in `0..=u64::MAX`, so `u64 × u64 → u128` products cannot overflow
+    /// (one machine multiplication instead of an overflow-checked `i128` one).
+    narrow: bool,
 }
 
 impl FixedRates {
     /// `None` when a rate is finer than 10⁻²⁴ USD (the decimal path bills those).
     pub(crate) fn new(rates: &ResolvedRates) -> Option<FixedRates> {
-        let scale = [
+        let all = [
             rates.input,
             rates.output,
             rates.cache_read,
             rates.cache_write_5m,
             rates.cache_write_1h,
             rates.reasoning,
-        ]
-        .iter()
-        .map(Decimal::scale)
-        .max()
-        .unwrap_or(0);
+        ];
+        let scale = all.iter().map(Decimal::scale).max().unwrap_or(0);
         if scale > FIXED_SCALE {
             return None;
         }
-        let r = |d: Decimal| fixed(d, scale);
+        let mut fixed_rates = [0i128; 6];
+        for (f, d) in fixed_rates.iter_mut().zip(all) {
+            *f = fixed(d, scale)?;
+        }
         Some(FixedRates {
             scale,
-            input: r(rates.input)?,
-            output: r(rates.output)?,
-            cache_read: r(rates.cache_read)?,
-            cache_write_5m: r(rates.cache_write_5m)?,
-            cache_write_1h: r(rates.cache_write_1h)?,
-            reasoning: r(rates.reasoning)?,
+            rates: fixed_rates,
+            narrow: fixed_rates.iter().all(|r| u64::try_from(*r).is_ok()),
         })
     }
 
     /// The bill of `usage`; `None` if an amount does not fit in an `i128`.
     pub(crate) fn bill(&self, usage: &TokenUsage) -> Option<FixedCost> {
-        let mul = |tokens: u64, rate: i128| i128::from(tokens).checked_mul(rate);
-        let input = mul(usage.uncached_input(), self.input)?;
-        let cached_input = mul(usage.cache_read, self.cache_read)?;
-        let cache_write = mul(usage.cache_write_5m(), self.cache_write_5m)?
-            .checked_add(mul(usage.cache_write_1h, self.cache_write_1h)?)?;
-        let reasoning = mul(usage.reasoning, self.reasoning)?;
-        let output = mul(usage.output.saturating_sub(usage.reasoning), self.output)?;
-        let out_total = output.checked_add(reasoning)?;
-        let total = input
-            .checked_add(cached_input)?
-            .checked_add(cache_write)?
-            .checked_add(out_total)?;
-        let without_cache = mul(usage.input, self.input)?.checked_add(out_total)?;
-        Some(FixedCost {
-            scale: self.scale,
-            parts: [
+        let [r_in, r_out, r_read, r_5m, r_1h, r_reason] = self.rates;
+        let tokens = [
+            usage.uncached_input(),
+            usage.cache_read,
+            usage.cache_write_5m(),
+            usage.cache_write_1h,
+            usage.output.saturating_sub(usage.reasoning),
+            usage.reasoning,
+            usage.input,
+        ];
+        let parts = if self.narrow {
+            // Non-negative parts each at most the total (or the uncached total), so checking
+            // those two against i128 covers every part.
+            let m = |t: u64, r: i128| u128::from(t) * r as u128;
+            let input = m(tokens[0], r_in);
+            let cached_input = m(tokens[1], r_read);
+            let cache_write = m(tokens[2], r_5m).checked_add(m(tokens[3], r_1h))?;
+            let output = m(tokens[4], r_out);
+            let reasoning = m(tokens[5], r_reason);
+            let out_total = output.checked_add(reasoning)?;
+            let total = input
+                .checked_add(cached_input)?
+                .checked_add(cache_write)?
+                .checked_add(out_total)?;
+            let without_cache = m(tokens[6], r_in).checked_add(out_total)?;
+            let total = i128::try_from(total).ok()?;
+            let without_cache = i128::try_from(without_cache).ok()?;
+            [
+                input as i128,
+                cached_input as i128,
+                cache_write as i128,
+                output as i128,
+                reasoning as i128,
+                total,
+                without_cache,
+            ]
+        } else {
+            let m = |t: u64, r: i128| i128::from(t).checked_mul(r);
+            let input = m(tokens[0], r_in)?;
+            let cached_input = m(tokens[1], r_read)?;
+            let cache_write = m(tokens[2], r_5m)?.checked_add(m(tokens[3], r_1h)?)?;
+            let output = m(tokens[4], r_out)?;
+            let reasoning = m(tokens[5], r_reason)?;
+            let out_total = output.checked_add(reasoning)?;
+            let total = input
+                .checked_add(cached_input)?
+                .checked_add(cache_write)?
+                .checked_add(out_total)?;
+            let without_cache = m(tokens[6], r_in)?.checked_add(out_total)?;
+            [
                 input,
                 cached_input,
                 cache_write,
@@ -202,7 +231,11 @@ impl FixedRates {
                 reasoning,
                 total,
                 without_cache,
-            ],
+            ]
+        };
+        Some(FixedCost {
+            scale: self.scale,
+            parts,
         })
     }
 }
@@ -217,25 +250,46 @@ pub(crate) struct FixedCost {
 impl FixedCost {
     /// As decimals; `None` if a part needs more than 96 bits of mantissa.
     pub(crate) fn to_cost(&self) -> Option<Cost> {
-        let d = |x: i128| Decimal::try_from_i128_with_scale(x, self.scale).ok();
+        const LIMIT: i128 = 1 << 96;
         let p = &self.parts;
+        let d = if p.iter().all(|x| (0..LIMIT).contains(x)) {
+            // In range and non-negative: the decimal's words are the integer's, no checks.
+            [0, 1, 2, 3, 4, 5, 6].map(|i| {
+                let x = p[i] as u128;
+                Decimal::from_parts(
+                    x as u32,
+                    (x >> 32) as u32,
+                    (x >> 64) as u32,
+                    false,
+                    self.scale,
+                )
+            })
+        } else {
+            let mut d = [Decimal::ZERO; 7];
+            for (d, x) in d.iter_mut().zip(p) {
+                *d = Decimal::try_from_i128_with_scale(*x, self.scale).ok()?;
+            }
+            d
+        };
         Some(Cost {
-            input: d(p[0])?,
-            cached_input: d(p[1])?,
-            cache_write: d(p[2])?,
-            output: d(p[3])?,
-            reasoning: d(p[4])?,
-            total: d(p[5])?,
-            without_cache: d(p[6])?,
+            input: d[0],
+            cached_input: d[1],
+            cache_write: d[2],
+            output: d[3],
+            reasoning: d[4],
+            total: d[5],
+            without_cache: d[6],
         })
     }
 }
 
-/// A running sum of bills, exact: `i128` units of 10⁻²⁴ USD (room for $1.7 × 10¹⁴), so a
-/// call adds seven integers instead of seven decimals. A bill that does not fit (a rate finer
-/// than 10⁻²⁴, or the sum would overflow) is added to `spill` as decimals instead.
+/// A running sum of bills, exact: `i128` units of 10^−`scale` USD, `scale` being the finest
+/// of the bills added so far (so the bills of one model, all at one scale, add as seven
+/// integers). A bill that does not fit (a rate finer than 10⁻²⁴, or the sum would overflow)
+/// is added to `spill` as decimals instead.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CostSum {
+    scale: u32,
     fixed: [i128; 7],
     spill: Option<Cost>,
 }
@@ -243,11 +297,7 @@ pub(crate) struct CostSum {
 impl CostSum {
     /// Adds a fixed-point bill.
     pub(crate) fn add_fixed(&mut self, c: &FixedCost) {
-        if let Some(next) = self.try_add(c.scale, &c.parts) {
-            self.fixed = next;
-        } else if let Some(cost) = c.to_cost() {
-            self.add_spill(cost);
-        } else {
+        if !self.try_add(c.scale, &c.parts) {
             // A part needs more than 96 bits: add it through decimal arithmetic, which
             // rounds only past 28 significant digits, as summing `Cost`s would.
             let d = |x: i128| fixed_to_decimal(x, c.scale);
@@ -266,40 +316,68 @@ impl CostSum {
 
     /// Adds a bill given as decimals.
     pub(crate) fn add(&mut self, c: &Cost) {
-        let f = |d: Decimal| fixed(d, FIXED_SCALE);
-        let parts = (|| {
-            Some([
-                f(c.input)?,
-                f(c.cached_input)?,
-                f(c.cache_write)?,
-                f(c.output)?,
-                f(c.reasoning)?,
-                f(c.total)?,
-                f(c.without_cache)?,
-            ])
-        })();
-        match parts.and_then(|p| self.try_add(FIXED_SCALE, &p)) {
-            Some(next) => self.fixed = next,
-            None => self.add_spill(*c),
+        let all = [
+            c.input,
+            c.cached_input,
+            c.cache_write,
+            c.output,
+            c.reasoning,
+            c.total,
+            c.without_cache,
+        ];
+        let scale = all.iter().map(Decimal::scale).max().unwrap_or(0);
+        let mut parts = [0i128; 7];
+        let converted = parts
+            .iter_mut()
+            .zip(all)
+            .all(|(p, d)| fixed(d, scale).map(|x| *p = x).is_some());
+        if !(converted && self.try_add(scale, &parts)) {
+            self.add_spill(*c);
         }
     }
 
-    fn try_add(&self, scale: u32, parts: &[i128; 7]) -> Option<[i128; 7]> {
-        let k = *POW10.get(FIXED_SCALE.checked_sub(scale)? as usize)?;
-        let mut next = self.fixed;
-        for (n, p) in next.iter_mut().zip(parts) {
-            *n = n.checked_add(p.checked_mul(k)?)?;
+    /// Adds `parts` (units of 10^−`scale`) if the sum fits, rescaling to the finer scale.
+    fn try_add(&mut self, scale: u32, parts: &[i128; 7]) -> bool {
+        let rescale = |v: &[i128; 7], by: u32| -> Option<[i128; 7]> {
+            let k = *POW10.get(by as usize)?;
+            let mut out = [0i128; 7];
+            for (o, x) in out.iter_mut().zip(v) {
+                *o = x.checked_mul(k)?;
+            }
+            Some(out)
+        };
+        let (base, add, to_scale) = if scale == self.scale {
+            (self.fixed, *parts, scale)
+        } else if scale > self.scale {
+            match rescale(&self.fixed, scale - self.scale) {
+                Some(b) => (b, *parts, scale),
+                None => return false,
+            }
+        } else {
+            match rescale(parts, self.scale - scale) {
+                Some(a) => (self.fixed, a, self.scale),
+                None => return false,
+            }
+        };
+        let mut next = base;
+        for (n, a) in next.iter_mut().zip(add) {
+            match n.checked_add(a) {
+                Some(v) => *n = v,
+                None => return false,
+            }
         }
-        Some(next)
+        self.fixed = next;
+        self.scale = to_scale;
+        true
     }
 
     fn add_spill(&mut self, c: Cost) {
-        *self.spill.get_or_insert_with(Cost::default) += c;
+        saturating_add(self.spill.get_or_insert_with(Cost::default), &c);
     }
 
-    /// The sum, exact (to 28 significant digits, as decimals are, past $79 228).
+    /// The sum, exact (to 28 significant digits, as decimals are, past 2⁹⁶ units).
     pub(crate) fn cost(&self) -> Cost {
-        let d = |x: i128| fixed_to_decimal(x, FIXED_SCALE);
+        let d = |x: i128| fixed_to_decimal(x, self.scale);
         let p = &self.fixed;
         let c = Cost {
             input: d(p[0]),
@@ -310,31 +388,60 @@ impl CostSum {
             total: d(p[5]),
             without_cache: d(p[6]),
         };
-        match self.spill {
-            Some(s) => c + s,
-            None => c,
+        let mut c = c;
+        if let Some(s) = &self.spill {
+            saturating_add(&mut c, s);
         }
+        c
     }
 
     /// `⌊total × 10⁹⌋` clamped to `0..=u64::MAX`: the cost counter's value.
     pub(crate) fn total_nanos(&self) -> u64 {
-        match self.spill {
-            None => {
-                let n = self.fixed[5].div_euclid(POW10[(FIXED_SCALE - 9) as usize]);
-                u64::try_from(n.max(0)).unwrap_or(u64::MAX)
-            }
-            Some(_) => floor_nanos(self.cost().total),
+        if self.spill.is_some() {
+            return floor_nanos(self.cost().total);
         }
+        let total = self.fixed[5];
+        let n = if self.scale <= 9 {
+            total.saturating_mul(POW10[(9 - self.scale) as usize])
+        } else {
+            let unit = POW10[(self.scale - 9) as usize];
+            // A 64-bit division where it fits: a fraction of the cost of an i128 one.
+            match (u64::try_from(total), u64::try_from(unit)) {
+                (Ok(t), Ok(u)) => i128::from(t / u),
+                _ => total.div_euclid(unit),
+            }
+        };
+        u64::try_from(n.max(0)).unwrap_or(u64::MAX)
     }
 
     /// Net cache savings as `f64`, for a gauge (display only).
     pub(crate) fn savings_f64(&self) -> f64 {
-        let fixed = (self.fixed[6] - self.fixed[5]) as f64 / 1e24;
+        let fixed =
+            self.fixed[6].saturating_sub(self.fixed[5]) as f64 / 10f64.powi(self.scale as i32);
         match self.spill {
             None => fixed,
             Some(s) => fixed + s.cache_savings_usd(),
         }
     }
+}
+
+/// `a += b`, each amount saturating at ±`Decimal::MAX` (about 7.9 × 10²⁸ USD) rather than
+/// panicking as decimal `+` does.
+fn saturating_add(a: &mut Cost, b: &Cost) {
+    let add = |x: &mut Decimal, y: Decimal| {
+        *x = x.checked_add(y).unwrap_or(if y.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        });
+    };
+    add(&mut a.input, b.input);
+    add(&mut a.cached_input, b.cached_input);
+    add(&mut a.cache_write, b.cache_write);
+    add(&mut a.output, b.output);
+    add(&mut a.reasoning, b.reasoning);
+    add(&mut a.total, b.total);
+    add(&mut a.without_cache, b.without_cache);
 }
 
 /// `x` × 10^−`scale` as a decimal: exact when it fits in 96 bits after dropping trailing
@@ -465,6 +572,92 @@ mod tests {
             Cost::compute(&rates, &big),
             Cost::compute_decimal(&rates, &big)
         );
+    }
+
+    #[test]
+    fn cost_sum_is_exact_across_scales_and_spills() {
+        let rates = |input: &str, output: &str| ResolvedRates {
+            input: d(input),
+            output: d(output),
+            cache_read: d(input),
+            cache_write_5m: d(input),
+            cache_write_1h: d(input),
+            reasoning: d(output),
+        };
+        let coarse = rates("0.0000025", "0.00001");
+        let fine = rates("0.000000050000000000000004", "0.00000000875");
+        let finest = rates("0.0000000000000000000000001", "0.00001");
+        let u = TokenUsage {
+            input: 2019,
+            output: 10,
+            cache_read: 1920,
+            ..TokenUsage::default()
+        };
+        let mut sum = CostSum::default();
+        let mut expected = Cost::default();
+        for r in [&coarse, &fine, &coarse, &finest, &fine] {
+            let c = Cost::compute(r, &u);
+            match FixedRates::new(r).and_then(|f| f.bill(&u)) {
+                Some(f) => {
+                    assert_eq!(f.to_cost(), Some(c));
+                    sum.add_fixed(&f);
+                }
+                None => sum.add(&c),
+            }
+            expected += c;
+        }
+        assert!(
+            sum.spill.is_some(),
+            "the 10⁻²⁵ rate goes to the decimal spill"
+        );
+        assert_eq!(sum.cost(), expected);
+        assert_eq!(sum.total_nanos(), floor_nanos(expected.total));
+        // Overflowing the i128 sum spills instead of wrapping.
+        let mut big = CostSum::default();
+        let huge = FixedCost {
+            scale: 0,
+            parts: [i128::MAX / 2; 7],
+        };
+        big.add_fixed(&huge);
+        big.add_fixed(&huge);
+        big.add_fixed(&huge);
+        assert!(big.spill.is_some());
+        assert_eq!(big.total_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn narrow_and_wide_fixed_paths_agree() {
+        let r = ResolvedRates {
+            input: d("0.0000025"),
+            output: d("-0.00001"),
+            ..ResolvedRates::default()
+        };
+        let wide = FixedRates::new(&r).unwrap();
+        assert!(!wide.narrow, "a negative rate takes the checked i128 path");
+        let narrow = FixedRates {
+            rates: [wide.rates[0], 7, 3, 5, 11, 13],
+            narrow: true,
+            ..wide
+        };
+        let checked = FixedRates {
+            narrow: false,
+            ..narrow
+        };
+        let u = TokenUsage {
+            input: 6100,
+            output: 200,
+            cache_read: 5000,
+            cache_write: 1000,
+            cache_write_1h: 400,
+            reasoning: 50,
+        };
+        assert_eq!(narrow.bill(&u), checked.bill(&u));
+        assert_eq!(
+            wide.bill(&u).unwrap().to_cost(),
+            Some(Cost::compute_decimal(&r, &u))
+        );
+        let huge = TokenUsage::new(u64::MAX, u64::MAX);
+        assert_eq!(narrow.bill(&huge), checked.bill(&huge));
     }
 
     #[test]

@@ -807,6 +807,34 @@ mod tests {
     }
 
     #[test]
+    fn prepared_price_bills_as_rates_for_does() {
+        let d = |s: &str| parse_exact_decimal(s).unwrap();
+        let p = ModelPrice::new(d("3e-6"), d("1.5e-5"))
+            .with_cache(d("3e-7"), d("3.75e-6"), d("6e-6"))
+            .with_tier(
+                200_000,
+                Rates {
+                    input: Some(d("6e-6")),
+                    cache_read: Some(d("1e-25")),
+                    ..Rates::default()
+                },
+            );
+        let prepared = PreparedPrice::new(&p);
+        for input in [0, 1, 200_000, 200_001, 1_000_000] {
+            let u = TokenUsage {
+                input,
+                output: 77,
+                cache_read: input / 2,
+                ..TokenUsage::default()
+            };
+            let (cost, fixed) = prepared.bill(&u);
+            assert_eq!(cost, Cost::compute(&p.rates_for(&u), &u), "input {input}");
+            // The long-context tier's 10⁻²⁵ cache-read rate has no fixed-point form.
+            assert_eq!(fixed.is_some(), input <= 200_000, "input {input}");
+        }
+    }
+
+    #[test]
     fn edit_distance_basics() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
