@@ -252,10 +252,11 @@ impl FixedCost {
     pub(crate) fn to_cost(&self) -> Option<Cost> {
         const LIMIT: i128 = 1 << 96;
         let p = &self.parts;
-        let d = if p.iter().all(|x| (0..LIMIT).contains(x)) {
-            // In range and non-negative: the decimal's words are the integer's, no checks.
-            [0, 1, 2, 3, 4, 5, 6].map(|i| {
-                let x = p[i] as u128;
+        let mut d = [Decimal::ZERO; 7];
+        for (d, x) in d.iter_mut().zip(p) {
+            *d = if (0..LIMIT).contains(x) {
+                // In range and non-negative: the decimal's words are the integer's.
+                let x = *x as u128;
                 Decimal::from_parts(
                     x as u32,
                     (x >> 32) as u32,
@@ -263,14 +264,10 @@ impl FixedCost {
                     false,
                     self.scale,
                 )
-            })
-        } else {
-            let mut d = [Decimal::ZERO; 7];
-            for (d, x) in d.iter_mut().zip(p) {
-                *d = Decimal::try_from_i128_with_scale(*x, self.scale).ok()?;
-            }
-            d
-        };
+            } else {
+                Decimal::try_from_i128_with_scale(*x, self.scale).ok()?
+            };
+        }
         Some(Cost {
             input: d[0],
             cached_input: d[1],
@@ -346,9 +343,21 @@ impl CostSum {
             }
             Some(out)
         };
-        let (base, add, to_scale) = if scale == self.scale {
-            (self.fixed, *parts, scale)
-        } else if scale > self.scale {
+        if scale == self.scale {
+            // The common case (every bill of a model has its rates' scale): no rescaling.
+            let mut next = self.fixed;
+            let mut ok = true;
+            for (n, a) in next.iter_mut().zip(parts) {
+                let (v, overflow) = n.overflowing_add(*a);
+                *n = v;
+                ok &= !overflow;
+            }
+            if ok {
+                self.fixed = next;
+            }
+            return ok;
+        }
+        let (base, add, to_scale) = if scale > self.scale {
             match rescale(&self.fixed, scale - self.scale) {
                 Some(b) => (b, *parts, scale),
                 None => return false,
@@ -402,7 +411,12 @@ impl CostSum {
         }
         let total = self.fixed[5];
         let n = if self.scale <= 9 {
-            total.saturating_mul(POW10[(9 - self.scale) as usize])
+            let k = POW10[(9 - self.scale) as usize];
+            // 64-bit arithmetic where it fits: `i128` multiplication is a library call.
+            match (u64::try_from(total), u64::try_from(k)) {
+                (Ok(t), Ok(k)) => t.checked_mul(k).map_or(i128::MAX, i128::from),
+                _ => total.saturating_mul(k),
+            }
         } else {
             let unit = POW10[(self.scale - 9) as usize];
             // A 64-bit division where it fits: a fraction of the cost of an i128 one.
@@ -417,7 +431,7 @@ impl CostSum {
     /// Net cache savings as `f64`, for a gauge (display only).
     pub(crate) fn savings_f64(&self) -> f64 {
         let fixed =
-            self.fixed[6].saturating_sub(self.fixed[5]) as f64 / 10f64.powi(self.scale as i32);
+            self.fixed[6].saturating_sub(self.fixed[5]) as f64 / POW10_F64[self.scale as usize];
         match self.spill {
             None => fixed,
             Some(s) => fixed + s.cache_savings_usd(),
@@ -469,6 +483,17 @@ pub(crate) fn floor_nanos(usd: Decimal) -> u64 {
     };
     u64::try_from(n.max(0)).unwrap_or(u64::MAX)
 }
+
+/// 10⁰ … 10²⁴ as `f64` (each exactly the nearest double), for the savings gauge.
+const POW10_F64: [f64; FIXED_SCALE as usize + 1] = {
+    let mut t = [1f64; FIXED_SCALE as usize + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10.0;
+        i += 1;
+    }
+    t
+};
 
 impl Add for Cost {
     type Output = Cost;
