@@ -249,7 +249,7 @@ pub(crate) struct FixedCost {
 
 impl FixedCost {
     /// As decimals; `None` if a part needs more than 96 bits of mantissa.
-    pub(crate) fn to_cost(&self) -> Option<Cost> {
+    pub(crate) fn to_cost(self) -> Option<Cost> {
         const LIMIT: i128 = 1 << 96;
         let p = &self.parts;
         let mut d = [Decimal::ZERO; 7];
