@@ -708,6 +708,7 @@ impl LlmMeter {
 
     /// Bills `usage` on `model` with the series' cached price, re-resolved when the table
     /// was replaced. An unknown model goes to the table each time, so each miss is counted.
+    #[inline]
     fn bill(
         &self,
         price: &mut Option<(u64, PreparedPrice)>,

@@ -173,6 +173,7 @@ impl FixedRates {
     }
 
     /// The bill of `usage`; `None` if an amount does not fit in an `i128`.
+    #[inline]
     pub(crate) fn bill(&self, usage: &TokenUsage) -> Option<FixedCost> {
         let [r_in, r_out, r_read, r_5m, r_1h, r_reason] = self.rates;
         let tokens = [
@@ -249,6 +250,7 @@ pub(crate) struct FixedCost {
 
 impl FixedCost {
     /// As decimals; `None` if a part needs more than 96 bits of mantissa.
+    #[inline]
     pub(crate) fn to_cost(self) -> Option<Cost> {
         const LIMIT: i128 = 1 << 96;
         let p = &self.parts;
@@ -293,6 +295,7 @@ pub(crate) struct CostSum {
 
 impl CostSum {
     /// Adds a fixed-point bill.
+    #[inline]
     pub(crate) fn add_fixed(&mut self, c: &FixedCost) {
         if !self.try_add(c.scale, &c.parts) {
             // A part needs more than 96 bits: add it through decimal arithmetic, which
@@ -334,6 +337,7 @@ impl CostSum {
     }
 
     /// Adds `parts` (units of 10^−`scale`) if the sum fits, rescaling to the finer scale.
+    #[inline]
     fn try_add(&mut self, scale: u32, parts: &[i128; 7]) -> bool {
         let rescale = |v: &[i128; 7], by: u32| -> Option<[i128; 7]> {
             let k = *POW10.get(by as usize)?;

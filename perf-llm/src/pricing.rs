@@ -163,6 +163,7 @@ impl PreparedPrice {
 
     /// The exact bill of `usage` (the same as [`Cost::compute`] with
     /// [`ModelPrice::rates_for`]), and its fixed-point form when it has one.
+    #[inline]
     pub(crate) fn bill(&self, usage: &TokenUsage) -> (Cost, Option<FixedCost>) {
         let (rates, fixed) = self
             .tiers
