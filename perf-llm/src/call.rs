@@ -30,9 +30,9 @@ pub const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai_client_operation_time_per_output
 /// Counter of money spent, in **nano-USD** (10⁻⁹ $).
 ///
 /// A `metrics` counter is a `u64`, so dollars cannot be counted directly. The exact total
-/// is kept in-process per series (integer fixed point at the prices' own scale); the counter is set to its floor in
-/// nano-dollars, so it never drifts from the exact sum by more than 1 n$ however many calls
-/// are added. Divide by 1e9 in queries: `sum(rate(gen_ai_client_cost_nano_usd_total[1h])) / 1e9`.
+/// is kept in-process per series (integer fixed point at the prices' own scale); the counter
+/// is set to its floor in nano-dollars, so it never drifts from the exact sum by more than
+/// 1 n$ however many calls are added. Divide by 1e9 in queries: `sum(rate(gen_ai_client_cost_nano_usd_total[1h])) / 1e9`.
 pub const COST_TOTAL: &str = "gen_ai_client_cost_nano_usd_total";
 /// Gauge of net prompt-cache savings so far, USD (display value of an exact decimal total).
 ///
