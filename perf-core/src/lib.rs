@@ -7,6 +7,11 @@
 //! * [`time`]: a scope timer; [`callsite`]: what `#[timed]` generates.
 //! * [`export`]: Prometheus exposition of perf's histograms and the `metrics` facade.
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls; [`clock`]: injectable clock.
+//! * [`assert_latency!`], [`baseline`] ([`assert_no_regression!`]), [`ratio`]
+//!   ([`assert_faster_than!`]) and [`gate`]: performance regression tests that do not flake
+//!   on a noisy machine, and the criterion gate behind the `perf-gate` binary.
+//! * `tower` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
+//!   status for any tower/axum service.
 //!
 //! ```
 //! use std::time::Duration;
