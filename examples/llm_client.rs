@@ -37,7 +37,7 @@ impl Client {
         user: &str,
         question: &str,
     ) -> Result<Value, BoxError> {
-        let pending = LlmCall::start(provider, model)
+        let pending = LlmCall::start(provider, model.to_owned())
             .user(user)
             .endpoint("/support");
         self.meter.check_budget(&pending)?;

@@ -225,7 +225,7 @@ pub async fn chat_stream(
         "stream_options": {"include_usage": true},
         "messages": [{"role": "system", "content": SUPPORT_PROMPT},
                      {"role": "user", "content": question}]});
-    let call = LlmCall::new("openai", model).endpoint("/support/stream");
+    let call = LlmCall::new("openai", model.to_owned()).endpoint("/support/stream");
     let resp = post_json(addr, "/v1/chat/completions", &body).await?;
     // SSE events may be split across frames: keep the partial line between chunks.
     let mut pending_line = String::new();

@@ -254,8 +254,9 @@ pub struct LlmCall {
     pub provider: Cow<'static, str>,
     /// `chat` (default), `embeddings`, `text_completion` …
     pub operation: Cow<'static, str>,
-    /// The model asked for (the price table's key).
-    pub model: String,
+    /// The model asked for (the price table's key). Borrowed when given as a
+    /// `&'static str`, so a literal model name costs no allocation.
+    pub model: Cow<'static, str>,
     /// Token usage, or why it is not known.
     pub usage: UsageStatus,
     /// The bill; filled in by `record` from the meter's price table if not given.
@@ -282,7 +283,10 @@ impl LlmCall {
     // Inlined so a builder chain constructs the call in place instead of copying it
     // (a few hundred bytes) at each step.
     #[inline]
-    pub fn new(provider: impl Into<Cow<'static, str>>, model: impl Into<String>) -> Self {
+    pub fn new(
+        provider: impl Into<Cow<'static, str>>,
+        model: impl Into<Cow<'static, str>>,
+    ) -> Self {
         LlmCall {
             provider: provider.into(),
             operation: Cow::Borrowed("chat"),
@@ -295,7 +299,10 @@ impl LlmCall {
     // Inlined so a builder chain constructs the call in place instead of copying it
     // (a few hundred bytes) at each step.
     #[inline]
-    pub fn start(provider: impl Into<Cow<'static, str>>, model: impl Into<String>) -> Self {
+    pub fn start(
+        provider: impl Into<Cow<'static, str>>,
+        model: impl Into<Cow<'static, str>>,
+    ) -> Self {
         let mut c = Self::new(provider, model);
         c.started_at = Some(perf_core::clock::now_nanos());
         c
@@ -346,7 +353,7 @@ impl LlmCall {
         }
         if self.model.is_empty() {
             if let Some(m) = r.model() {
-                self.model = m.to_owned();
+                self.model = Cow::Owned(m.to_owned());
             }
         }
         if self.provider.is_empty() {
@@ -417,7 +424,7 @@ impl LlmCall {
         if let Some(e) = &self.endpoint {
             keys.push(BudgetKey::endpoint(e.clone()));
         }
-        keys.push(BudgetKey::model(self.model.clone()));
+        keys.push(BudgetKey::model(self.model.to_string()));
         keys
     }
 
@@ -690,7 +697,7 @@ impl LlmMeter {
                     let s = Arc::new(Series {
                         provider: call.provider.to_string(),
                         operation: call.operation.to_string(),
-                        model: call.model.clone(),
+                        model: call.model.to_string(),
                         error_type: e.map(str::to_owned),
                         state: Mutex::new(SeriesState {
                             handles: None,
@@ -739,7 +746,15 @@ impl LlmMeter {
 
     /// Prices (if no cost was given and usage is known), records metrics and the
     /// `llm_call` event, charges budgets. Returns the call with cost and latency filled in.
+    // Inlined, with the work behind a reference, so the call is built in place by the
+    // caller and neither copied in nor out (a few hundred bytes each way).
+    #[inline]
     pub fn record(&self, mut call: LlmCall) -> LlmCall {
+        self.record_in_place(&mut call);
+        call
+    }
+
+    fn record_in_place(&self, call: &mut LlmCall) {
         if call.latency.is_none() {
             if let Some(t0) = call.started_at {
                 call.latency = Some(Duration::from_nanos(
@@ -747,7 +762,7 @@ impl LlmMeter {
                 ));
             }
         }
-        let (billed, unpriced) = self.with_series(&call, |series| {
+        let (billed, unpriced) = self.with_series(call, |series| {
             let recorder = current_recorder();
             let mut st = series.state.lock().unwrap_or_else(|e| e.into_inner());
             let st = &mut *st;
@@ -816,8 +831,7 @@ impl LlmMeter {
                 }
             }
         }
-        emit_event(&call);
-        call
+        emit_event(call);
     }
 
     /// Exact totals per (provider, operation, model), costliest first.

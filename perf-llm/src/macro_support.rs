@@ -92,7 +92,7 @@ impl<M: Borrow<LlmMeter>> Pending<M> {
     pub fn new(meter: M, provider: &'static str, operation: &'static str) -> Self {
         Pending {
             meter,
-            call: Some(LlmCall::new(provider, String::new()).operation(operation)),
+            call: Some(LlmCall::new(provider, "").operation(operation)),
             started: None,
         }
     }
@@ -101,7 +101,7 @@ impl<M: Borrow<LlmMeter>> Pending<M> {
     #[inline]
     pub fn model(mut self, model: impl Into<String>) -> Self {
         if let Some(c) = &mut self.call {
-            c.model = model.into();
+            c.model = Cow::Owned(model.into());
         }
         self
     }
