@@ -461,12 +461,30 @@ struct Handles {
 type SeriesMap = HashMap<u64, Vec<Arc<Series>>, foldhash::fast::FixedState>;
 
 /// One (provider, operation, model, error type): its handles and exact running totals.
+///
+/// The names are kept as the first call gave them: a `&'static str` stays borrowed, so a
+/// later call with the same literal matches by address without comparing bytes.
 struct Series {
-    provider: String,
-    operation: String,
-    model: String,
-    error_type: Option<String>,
+    provider: Cow<'static, str>,
+    operation: Cow<'static, str>,
+    model: Cow<'static, str>,
+    error_type: Option<Cow<'static, str>>,
     state: Mutex<SeriesState>,
+}
+
+/// What identifies a series, borrowed from the call being recorded.
+struct SeriesKey<'a> {
+    provider: &'a Cow<'static, str>,
+    operation: &'a Cow<'static, str>,
+    model: &'a Cow<'static, str>,
+    status: &'a CallStatus,
+}
+
+/// String equality that skips the byte comparison when both sides are the same slice (the
+/// common case of a series keyed by literals).
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 struct SeriesState {
@@ -516,12 +534,12 @@ fn current_recorder() -> usize {
 
 fn register(s: &Series) -> Handles {
     let mut labels = vec![
-        (ATTR_OPERATION, s.operation.clone()),
-        (ATTR_PROVIDER, s.provider.clone()),
-        (ATTR_MODEL, s.model.clone()),
+        (ATTR_OPERATION, s.operation.to_string()),
+        (ATTR_PROVIDER, s.provider.to_string()),
+        (ATTR_MODEL, s.model.to_string()),
     ];
     if let Some(e) = &s.error_type {
-        labels.push((ATTR_ERROR, e.clone()));
+        labels.push((ATTR_ERROR, e.to_string()));
     }
     let labels: Vec<metrics::Label> = labels
         .into_iter()
@@ -671,16 +689,20 @@ impl LlmMeter {
 
     /// Runs `f` on `call`'s series (made on its first call), under the map's read lock: one
     /// hash and no reference-count traffic on the hot path.
-    fn with_series<R>(&self, call: &LlmCall, f: impl FnOnce(&Series) -> R) -> R {
-        let e = call.status.error_type();
+    fn with_series<R>(&self, key: &SeriesKey<'_>, f: impl FnOnce(&Series) -> R) -> R {
+        let e = key.status.error_type();
         let h = self
             .hasher
-            .hash_one((&*call.provider, &*call.operation, &*call.model, e));
+            .hash_one((&**key.provider, &**key.operation, &**key.model, e));
         let matches = |s: &&Arc<Series>| {
-            s.provider == call.provider
-                && s.operation == call.operation
-                && s.model == call.model
-                && s.error_type.as_deref() == e
+            same(&s.model, key.model)
+                && same(&s.provider, key.provider)
+                && same(&s.operation, key.operation)
+                && match (&s.error_type, e) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => same(a, b),
+                    _ => false,
+                }
         };
         {
             let map = self.series.read().unwrap_or_else(|e| e.into_inner());
@@ -695,10 +717,14 @@ impl LlmMeter {
                 Some(s) => s.clone(),
                 None => {
                     let s = Arc::new(Series {
-                        provider: call.provider.to_string(),
-                        operation: call.operation.to_string(),
-                        model: call.model.to_string(),
-                        error_type: e.map(str::to_owned),
+                        provider: key.provider.clone(),
+                        operation: key.operation.clone(),
+                        model: key.model.clone(),
+                        error_type: match key.status {
+                            CallStatus::Ok => None,
+                            CallStatus::Error(e) => Some(e.clone()),
+                            CallStatus::Cancelled => Some(Cow::Borrowed("cancelled")),
+                        },
                         state: Mutex::new(SeriesState {
                             handles: None,
                             price: None,
@@ -762,7 +788,26 @@ impl LlmMeter {
                 ));
             }
         }
-        let (billed, unpriced) = self.with_series(call, |series| {
+        // Disjoint borrows: the key fields are read while the cost is written in place.
+        let LlmCall {
+            provider,
+            operation,
+            model,
+            status,
+            usage,
+            cost,
+            latency,
+            time_to_first_chunk,
+            chunk_gaps,
+            ..
+        } = &mut *call;
+        let key = SeriesKey {
+            provider,
+            operation,
+            model,
+            status,
+        };
+        let unpriced = self.with_series(&key, |series| {
             let recorder = current_recorder();
             let mut st = series.state.lock().unwrap_or_else(|e| e.into_inner());
             let st = &mut *st;
@@ -771,56 +816,50 @@ impl LlmMeter {
             }
             let t = &mut st.totals;
             t.calls += 1;
-            let (mut billed, mut unpriced) = (None, None);
-            match call.usage.usage() {
+            let mut unpriced = None;
+            match usage.usage() {
                 Some(u) => {
-                    t.usage = t
-                        .usage
-                        .checked_add(u)
-                        .unwrap_or_else(|_| saturating_add(&t.usage, u));
-                    match call.cost {
-                        Some(c) => t.cost.add(&c),
-                        None => match self.bill(&mut st.price, &call.model, u, &mut t.cost) {
-                            Ok(c) => billed = Some(c),
+                    t.usage = saturating_add(&t.usage, u);
+                    match cost {
+                        Some(c) => t.cost.add(c),
+                        None => match self.bill(&mut st.price, model, u, &mut t.cost) {
+                            Ok(c) => *cost = Some(c),
                             Err(e) => {
                                 t.unpriced += 1;
-                                unpriced = Some(e);
+                                unpriced = Some(Box::new(e));
                             }
                         },
                     }
                 }
                 None => {
                     t.usage_missing += 1;
-                    if let Some(c) = call.cost {
-                        t.cost.add(&c);
+                    if let Some(c) = cost {
+                        t.cost.add(c);
                     }
                 }
             }
             let Some(h) = st.handles.as_ref() else {
                 unreachable!("registered above")
             };
-            if let Some(l) = call.latency {
+            if let Some(l) = latency {
                 h.duration.record(l.as_secs_f64());
             }
-            if let Some(u) = call.usage.usage() {
+            if let Some(u) = usage.usage() {
                 h.input_tokens.record(u.input as f64);
                 h.output_tokens.record(u.output as f64);
             }
-            if let Some(t) = call.time_to_first_chunk {
+            if let Some(t) = time_to_first_chunk {
                 h.ttfc.record(t.as_secs_f64());
             }
-            for g in &call.chunk_gaps {
+            for g in chunk_gaps.iter() {
                 h.per_chunk.record(g.as_secs_f64());
             }
-            if call.cost.is_some() || billed.is_some() {
+            if cost.is_some() {
                 h.cost.absolute(st.totals.cost.total_nanos());
                 h.savings.set(st.totals.cost.savings_f64());
             }
-            (billed, unpriced)
+            unpriced
         });
-        if billed.is_some() {
-            call.cost = billed;
-        }
         if let Some(e) = unpriced {
             tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
         }
@@ -846,11 +885,15 @@ impl LlmMeter {
                 .totals
                 .clone();
             let m = by_model
-                .entry((s.provider.clone(), s.operation.clone(), s.model.clone()))
+                .entry((
+                    s.provider.to_string(),
+                    s.operation.to_string(),
+                    s.model.to_string(),
+                ))
                 .or_insert_with(|| ModelTotals {
-                    provider: s.provider.clone(),
-                    operation: s.operation.clone(),
-                    model: s.model.clone(),
+                    provider: s.provider.to_string(),
+                    operation: s.operation.to_string(),
+                    model: s.model.to_string(),
                     ..ModelTotals::default()
                 });
             m.calls += t.calls;

@@ -289,3 +289,49 @@ fn concurrent_charges_lose_nothing() {
     assert_eq!(t.usage.input, 16_000);
     assert_eq!(t.cost.total, Decimal::from_str("0.00056").unwrap());
 }
+
+#[test]
+fn a_series_is_found_by_its_names_whoever_owns_the_strings() {
+    let rec = DebuggingRecorder::new();
+    let snap = rec.snapshotter();
+    let meter = LlmMeter::with_prices(table());
+    let u = TokenUsage::new(100, 10);
+    // The same names given as a literal, as owned strings, and as another slice with the
+    // same bytes (a different address) are one series; an error type makes another.
+    let other_slice: &'static str = &"xgpt-4o"[1..];
+    metrics::with_local_recorder(&rec, || {
+        LlmCall::new("openai", "gpt-4o")
+            .usage(u)
+            .record_with(&meter);
+        LlmCall::new(String::from("openai"), String::from("gpt-4o"))
+            .usage(u)
+            .record_with(&meter);
+        LlmCall::new("openai", other_slice)
+            .operation(String::from("chat"))
+            .usage(u)
+            .record_with(&meter);
+        LlmCall::new("openai", "gpt-4o")
+            .usage(u)
+            .error(String::from("timeout"))
+            .record_with(&meter);
+        LlmCall::new("openai", "gpt-4o-mini")
+            .usage(u)
+            .record_with(&meter);
+    });
+    // Each series sets the cost counter to its own exact total, so a name split into two
+    // series would show as a counter short of the three calls' sum:
+    // 3 × (100 × $2.50/M + 10 × $10/M) = 3 × $0.00035.
+    assert_eq!(
+        find(&rows(&snap), "gen_ai_client_cost_nano_usd_total", &GPT4O),
+        Some(&DebugValue::Counter(1_050_000))
+    );
+    let totals = meter.totals();
+    let by_model = |m: &str| totals.iter().find(|t| t.model == m).unwrap();
+    assert_eq!(totals.len(), 2, "{totals:?}");
+    assert_eq!(
+        (by_model("gpt-4o").calls, by_model("gpt-4o").errors),
+        (4, 1)
+    );
+    assert_eq!(by_model("gpt-4o").usage.input, 400);
+    assert_eq!(by_model("gpt-4o-mini").calls, 1);
+}
