@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod async_body;
+mod item;
 mod llm_call;
 mod timed;
 

@@ -4,7 +4,6 @@ mod attr;
 mod expand;
 
 use proc_macro2::{Span, TokenStream};
-use quote::ToTokens;
 use syn::Item;
 
 use crate::timed::with_error;
@@ -45,16 +44,7 @@ pub(crate) fn llm_call_in(
 
 /// The error for an item that is not a fn, at its first token.
 fn not_a_fn(item: &Item) -> syn::Error {
-    let at: &dyn ToTokens = match item {
-        Item::Impl(i) => &i.impl_token,
-        Item::Struct(i) => &i.struct_token,
-        Item::Enum(i) => &i.enum_token,
-        Item::Trait(i) => &i.trait_token,
-        Item::Mod(i) => &i.mod_token,
-        Item::Static(i) => &i.static_token,
-        Item::Const(i) => &i.const_token,
-        other => other,
-    };
+    let at = crate::item::keyword(item);
     syn::Error::new_spanned(
         at,
         "`#[llm_call]` goes on the async fn that calls the model (on each method, not on \

@@ -55,20 +55,7 @@ pub(crate) fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
 
 /// The error for an item that is neither a fn nor an impl block, at its keyword.
 fn not_a_fn(item: &Item) -> syn::Error {
-    let at: &dyn ToTokens = match item {
-        Item::Struct(i) => &i.struct_token,
-        Item::Enum(i) => &i.enum_token,
-        Item::Union(i) => &i.union_token,
-        Item::Trait(i) => &i.trait_token,
-        Item::Mod(i) => &i.mod_token,
-        Item::Static(i) => &i.static_token,
-        Item::Const(i) => &i.const_token,
-        Item::Type(i) => &i.type_token,
-        Item::Use(i) => &i.use_token,
-        Item::ExternCrate(i) => &i.crate_token,
-        Item::ForeignMod(i) => &i.abi,
-        other => other,
-    };
+    let at = crate::item::keyword(item);
     syn::Error::new_spanned(
         at,
         "`#[timed]` goes on a fn with a body or on an impl block (to time every method)",
