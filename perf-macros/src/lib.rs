@@ -103,6 +103,13 @@ use proc_macro::TokenStream;
 /// assert_eq!(perf_core::summary_with("items", &[("result", "error")]).unwrap().count, 1);
 /// ```
 ///
+/// # `#[track_caller]`
+/// A sync body runs inside a closure (so `return` and `?` keep their meaning), and closures
+/// cannot be `#[track_caller]` on stable Rust. On a `#[timed] #[track_caller]` fn the chain
+/// of callers therefore stops at the body: a panic or `Location::caller()` inside it reports
+/// the body's own line, not the caller's. Put `#[timed]` on the caller instead when the
+/// location matters.
+///
 /// # What it costs
 /// Two clock reads (TSC through `quanta` where the kernel marks it stable) and one record
 /// into the callsite's per-thread histogram shard: no allocation, lock, lookup by name or

@@ -251,3 +251,27 @@ fn crate_path_points_at_a_re_export() {
     assert_eq!(shapes_crate_path(), 5);
     assert_eq!(count("shapes_crate_path", "ok"), 1);
 }
+
+// `#[track_caller]` does not reach through the closure a sync body runs in (closures cannot
+// be `#[track_caller]` on stable Rust): inside the body, the "caller" is the body itself.
+// Documented under "`#[track_caller]`" in `#[timed]`'s docs; this test keeps the doc honest.
+#[timed]
+#[track_caller]
+fn shapes_track_caller() -> &'static std::panic::Location<'static> {
+    std::panic::Location::caller()
+}
+
+#[track_caller]
+fn untimed_track_caller() -> &'static std::panic::Location<'static> {
+    std::panic::Location::caller()
+}
+
+#[test]
+fn track_caller_stops_at_the_timed_body() {
+    let (timed_at, line) = (shapes_track_caller(), line!());
+    let (plain_at, plain_line) = (untimed_track_caller(), line!());
+    assert_eq!(plain_at.line(), plain_line);
+    assert_ne!(timed_at.line(), line);
+    assert_eq!(timed_at.file(), file!());
+    assert_eq!(count("shapes_track_caller", "ok"), 1);
+}
