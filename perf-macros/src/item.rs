@@ -18,9 +18,8 @@ pub(crate) fn keyword(item: &Item) -> &dyn ToTokens {
         Item::Const(i) => &i.const_token,
         Item::Type(i) => &i.type_token,
         Item::Use(i) => &i.use_token,
-        Item::ExternCrate(i) => &i.crate_token,
+        Item::ExternCrate(i) => &i.extern_token,
         Item::ForeignMod(i) => &i.abi,
-        Item::Fn(i) => &i.sig.fn_token,
         other => other,
     }
 }
@@ -40,7 +39,7 @@ mod tests {
         assert_eq!(pointed_at("impl S { fn f() {} }"), "impl");
         assert_eq!(pointed_at("mod m {}"), "mod");
         assert_eq!(pointed_at("use std::fmt;"), "use");
-        assert_eq!(pointed_at("extern crate alloc;"), "crate");
+        assert_eq!(pointed_at("extern crate alloc;"), "extern");
         assert_eq!(
             pointed_at("macro_rules! m { () => {} }"),
             "macro_rules ! m { () => { } }"

@@ -42,7 +42,7 @@ pub(crate) fn llm_call_in(
     }
 }
 
-/// The error for an item that is not a fn, at its first token.
+/// The error for an item that is not a fn, at the keyword that says what it is.
 fn not_a_fn(item: &Item) -> syn::Error {
     let at = crate::item::keyword(item);
     syn::Error::new_spanned(
