@@ -344,6 +344,12 @@ impl LlmCall {
     /// Takes usage, model (if none was set) and request id from a response. A response
     /// without readable usage leaves the usage `Missing` (and logs why at DEBUG).
     pub fn response(mut self, r: &impl LlmResponse) -> Self {
+        self.apply_response(r);
+        self
+    }
+
+    /// [`response`](Self::response) in place.
+    pub(crate) fn apply_response(&mut self, r: &impl LlmResponse) {
         match r.usage() {
             Ok(u) => self.usage = UsageStatus::Reported(u),
             Err(e) => {
@@ -364,7 +370,6 @@ impl LlmCall {
         if self.request_id.is_none() {
             self.request_id = r.request_id().map(str::to_owned);
         }
-        self
     }
 
     /// Sets the bill (otherwise computed when recorded).
@@ -780,7 +785,7 @@ impl LlmMeter {
         call
     }
 
-    fn record_in_place(&self, call: &mut LlmCall) {
+    pub(crate) fn record_in_place(&self, call: &mut LlmCall) {
         if call.latency.is_none() {
             if let Some(t0) = call.started_at {
                 call.latency = Some(Duration::from_nanos(

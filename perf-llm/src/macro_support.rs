@@ -109,14 +109,18 @@ impl<M: Borrow<LlmMeter>> Pending<M> {
     /// Sets the end user (a budget key).
     #[inline]
     pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.call = self.call.take().map(|c| c.user(user));
+        if let Some(c) = &mut self.call {
+            c.user = Some(user.into());
+        }
         self
     }
 
     /// Sets the endpoint (a budget key).
     #[inline]
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.call = self.call.take().map(|c| c.endpoint(endpoint));
+        if let Some(c) = &mut self.call {
+            c.endpoint = Some(endpoint.into());
+        }
         self
     }
 
@@ -147,24 +151,28 @@ impl<M: Borrow<LlmMeter>> Pending<M> {
     /// response, or the error's type name.
     #[inline]
     pub fn finish<T: LlmResult>(mut self, ret: &T) {
-        let Some(call) = self.call.take() else {
+        let elapsed = self.elapsed();
+        // In place: the call (a few hundred bytes) is never moved.
+        let Some(call) = self.call.as_mut() else {
             return;
         };
-        let call = self.timed(call);
-        let call = match ret.as_parts() {
-            Ok(r) => call.response(r),
-            Err(_) => call.error(Cow::Borrowed(std::any::type_name::<T::Error>())),
-        };
-        self.meter.borrow().record(call);
+        if elapsed.is_some() {
+            call.latency = elapsed;
+        }
+        match ret.as_parts() {
+            Ok(r) => call.apply_response(r),
+            Err(_) => {
+                call.status = CallStatus::Error(Cow::Borrowed(std::any::type_name::<T::Error>()))
+            }
+        }
+        self.meter.borrow().record_in_place(call);
+        self.call = None;
     }
 
-    fn timed(&self, call: LlmCall) -> LlmCall {
-        match self.started {
-            Some(t0) => call.latency(Duration::from_nanos(
-                perf_core::clock::now_nanos().saturating_sub(t0),
-            )),
-            None => call,
-        }
+    /// Time since [`start`](Self::start), if it was called.
+    fn elapsed(&self) -> Option<Duration> {
+        self.started
+            .map(|t0| Duration::from_nanos(perf_core::clock::now_nanos().saturating_sub(t0)))
     }
 }
 
@@ -173,7 +181,8 @@ impl<M: Borrow<LlmMeter>> Drop for Pending<M> {
         if self.started.is_none() {
             return;
         }
-        let Some(mut call) = self.call.take() else {
+        let elapsed = self.elapsed();
+        let Some(call) = self.call.as_mut() else {
             return;
         };
         call.status = if std::thread::panicking() {
@@ -181,8 +190,9 @@ impl<M: Borrow<LlmMeter>> Drop for Pending<M> {
         } else {
             CallStatus::Cancelled
         };
-        let call = self.timed(call);
-        self.meter.borrow().record(call);
+        call.latency = elapsed;
+        self.meter.borrow().record_in_place(call);
+        self.call = None;
     }
 }
 
