@@ -418,9 +418,10 @@ struct Shared {
     /// One cache per thread, keyed by the route as extracted (so the hot path looks up a
     /// borrowed `&str`). Per thread so that a request writes nothing another thread reads:
     /// a shared map's lock word and a shared entry's reference count would bounce between
-    /// cores on every request (measured: +204 ns per request on two threads, against +46 ns
-    /// on one). A route past the cardinality limit is not inserted, so each map stays
-    /// bounded; the histograms behind the entries are the registry's, one per series.
+    /// cores on every request (with a shared map the layer added ~100 ns of wall time per
+    /// request on two threads, ~60 ns with these; BENCHMARKS.md). A route past the
+    /// cardinality limit is not inserted, so each map stays bounded; the histograms behind
+    /// the entries are the registry's, one per series.
     routes: ThreadLocal<RefCell<HashMap<Box<str>, Arc<RouteSeries>>>>,
 }
 
