@@ -70,10 +70,22 @@ impl CallStatus {
         match self {
             CallStatus::Ok => None,
             CallStatus::Error(e) => Some(e),
-            CallStatus::Cancelled => Some("cancelled"),
+            CallStatus::Cancelled => Some(CANCELLED),
+        }
+    }
+
+    /// [`error_type`](Self::error_type), kept borrowed where it is `'static`.
+    fn error_type_cow(&self) -> Option<Cow<'static, str>> {
+        match self {
+            CallStatus::Ok => None,
+            CallStatus::Error(e) => Some(e.clone()),
+            CallStatus::Cancelled => Some(Cow::Borrowed(CANCELLED)),
         }
     }
 }
+
+/// The `error_type` of a cancelled call.
+const CANCELLED: &str = "cancelled";
 
 /// What a response type tells the meter: its usage and the model that answered.
 /// Implemented for the provider types in [`providers`](crate::providers) and for
@@ -725,11 +737,7 @@ impl LlmMeter {
                         provider: key.provider.clone(),
                         operation: key.operation.clone(),
                         model: key.model.clone(),
-                        error_type: match key.status {
-                            CallStatus::Ok => None,
-                            CallStatus::Error(e) => Some(e.clone()),
-                            CallStatus::Cancelled => Some(Cow::Borrowed("cancelled")),
-                        },
+                        error_type: key.status.error_type_cow(),
                         state: Mutex::new(SeriesState {
                             handles: None,
                             price: None,
