@@ -17,6 +17,11 @@ fn expo_checkout(fail: bool) -> Result<(), String> {
 #[timed(name = "expo_renamed", buckets = [0.5, 1, 2.5])]
 fn expo_buckets() {}
 
+// Each test calls its own fn: tests run in parallel on one global registry, so a fn shared
+// between two tests would have its counts raced.
+#[timed]
+fn expo_beside_facade() {}
+
 fn text() -> String {
     render(Registry::global(), &RenderOptions::default())
 }
@@ -62,11 +67,17 @@ fn per_function_buckets_and_name() {
 
 #[test]
 fn full_exporter_renders_timed_calls_next_to_facade_metrics() {
-    let (_recorder, exporter) = perf_core::export::prometheus().build().unwrap();
-    expo_checkout(false).unwrap();
+    let (recorder, exporter) = perf_core::export::prometheus().build().unwrap();
+    expo_beside_facade();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("expo_facade_total").increment(3);
+    });
     let text = exporter.render();
     assert!(
-        text.contains("function_calls_total{function=\"expo_checkout\""),
+        text.contains(
+            "function_calls_total{function=\"expo_beside_facade\",module=\"exposition\",result=\"ok\"} 1\n"
+        ),
         "{text}"
     );
+    assert!(text.contains("expo_facade_total 3\n"), "{text}");
 }
