@@ -11,7 +11,7 @@ use syn::{Block, Expr, ItemFn, ReturnType, Type};
 use super::attr::LlmCallArgs;
 use crate::async_body;
 use crate::timed::attr::TimedArgs;
-use crate::timed::expand::contains_impl_trait;
+use crate::timed::expand::pin_return_type;
 
 /// `#[llm_call]` on a fn.
 pub(crate) fn item_fn(args: &LlmCallArgs, mut f: ItemFn) -> syn::Result<TokenStream> {
@@ -105,27 +105,7 @@ fn llm_body(
     let stmts = &block.stmts;
     // The annotation and the never-taken `return` fix the body's type, so `?` and `return`
     // in it convert to the fn's error type as they did before.
-    let (annotation, fake_return) = match out {
-        Some(ty) if !contains_impl_trait(ty) => (
-            quote!(: #ty),
-            quote! {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::let_unit_value,
-                    clippy::unreachable,
-                    clippy::empty_loop,
-                    clippy::needless_return
-                )]
-                if false {
-                    let __perf_llm_fake_return: #ty = loop {};
-                    return __perf_llm_fake_return;
-                }
-            },
-        ),
-        _ => (quote!(), quote!()),
-    };
+    let (annotation, fake_return) = pin_return_type(out);
     quote! {{
         #[allow(unused_mut)]
         let mut __perf_llm = #private::Pending::new(#meter, #provider, #operation)

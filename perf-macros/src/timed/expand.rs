@@ -342,27 +342,7 @@ impl Gen {
         let start = self.start();
         let finish = self.finish();
         let stmts = &block.stmts;
-        let (annotation, fake_return) = match out {
-            Some(ty) if !contains_impl_trait(ty) => (
-                quote!(: #ty),
-                quote! {
-                    #[allow(
-                        unknown_lints,
-                        unreachable_code,
-                        clippy::diverging_sub_expression,
-                        clippy::let_unit_value,
-                        clippy::unreachable,
-                        clippy::empty_loop,
-                        clippy::needless_return
-                    )]
-                    if false {
-                        let __perf_fake_return: #ty = loop {};
-                        return __perf_fake_return;
-                    }
-                },
-            ),
-            _ => (quote!(), quote!()),
-        };
+        let (annotation, fake_return) = pin_return_type(out);
         quote! {{
             #start
             let __perf_ret #annotation = #capture {
@@ -396,6 +376,34 @@ fn erase_impl_trait(ty: &Type) -> Type {
 
 pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     erase_impl_trait(ty) != *ty
+}
+
+/// What fixes a wrapped body's type to the fn's return type `out`: a `: Type` annotation
+/// for the captured result, and a never-taken `return` to put first in the body, so `?` and
+/// `return` in it convert to the fn's error type as they did unwrapped. Both empty when the
+/// type names `impl Trait` (which cannot be written there; inference does the job).
+pub(crate) fn pin_return_type(out: Option<&Type>) -> (TokenStream, TokenStream) {
+    match out {
+        Some(ty) if !contains_impl_trait(ty) => (
+            quote!(: #ty),
+            quote! {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::let_unit_value,
+                    clippy::unreachable,
+                    clippy::empty_loop,
+                    clippy::needless_return
+                )]
+                if false {
+                    let __perf_fake_return: #ty = loop {};
+                    return __perf_fake_return;
+                }
+            },
+        ),
+        _ => (quote!(), quote!()),
+    }
 }
 
 #[cfg(test)]
