@@ -304,17 +304,7 @@ impl CostSum {
         if !self.try_add(c.scale, &c.parts) {
             // A part needs more than 96 bits: add it through decimal arithmetic, which
             // rounds only past 28 significant digits, as summing `Cost`s would.
-            let d = |x: i128| fixed_to_decimal(x, c.scale);
-            let p = &c.parts;
-            self.add_spill(Cost {
-                input: d(p[0]),
-                cached_input: d(p[1]),
-                cache_write: d(p[2]),
-                output: d(p[3]),
-                reasoning: d(p[4]),
-                total: d(p[5]),
-                without_cache: d(p[6]),
-            });
+            self.add_spill(parts_to_cost(&c.parts, c.scale));
         }
     }
 
@@ -394,18 +384,7 @@ impl CostSum {
 
     /// The sum, exact (to 28 significant digits, as decimals are, past 2⁹⁶ units).
     pub(crate) fn cost(&self) -> Cost {
-        let d = |x: i128| fixed_to_decimal(x, self.scale);
-        let p = &self.fixed;
-        let c = Cost {
-            input: d(p[0]),
-            cached_input: d(p[1]),
-            cache_write: d(p[2]),
-            output: d(p[3]),
-            reasoning: d(p[4]),
-            total: d(p[5]),
-            without_cache: d(p[6]),
-        };
-        let mut c = c;
+        let mut c = parts_to_cost(&self.fixed, self.scale);
         if let Some(s) = &self.spill {
             saturating_add(&mut c, s);
         }
@@ -479,6 +458,20 @@ fn saturating_add(a: &mut Cost, b: &Cost) {
 
 /// `x` × 10^−`scale` as a decimal: exact when it fits in 96 bits after dropping trailing
 /// zeros, else rounded to 28 significant digits by decimal addition.
+/// The seven fixed-point parts (in `Cost`'s field order) as decimals, each saturating.
+fn parts_to_cost(p: &[i128; 7], scale: u32) -> Cost {
+    let d = |x: i128| fixed_to_decimal(x, scale);
+    Cost {
+        input: d(p[0]),
+        cached_input: d(p[1]),
+        cache_write: d(p[2]),
+        output: d(p[3]),
+        reasoning: d(p[4]),
+        total: d(p[5]),
+        without_cache: d(p[6]),
+    }
+}
+
 fn fixed_to_decimal(x: i128, scale: u32) -> Decimal {
     if let Ok(d) = Decimal::try_from_i128_with_scale(x, scale) {
         return d;
