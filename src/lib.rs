@@ -13,6 +13,10 @@
 //! let _t = perf::time("startup");
 //! ```
 
+// Every doctest here, the README's examples among them, compiles without a warning: a user
+// who copies an example into a new crate sees none either.
+#![doc(test(attr(deny(warnings))))]
+
 pub use perf_async as async_;
 pub use perf_core as core;
 pub use perf_llm as llm;
