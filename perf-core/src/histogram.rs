@@ -9,8 +9,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thread_local::ThreadLocal;
 
-use crate::summary::LatencySummary;
-
 /// Sub-buckets per power of two in the lower half of the layout: values below
 /// `2^SUB_BITS` are stored exactly; above, each octave `[2^k, 2^(k+1))` is cut into
 /// `2^(SUB_BITS-1)` = 64 equal buckets.
@@ -217,14 +215,6 @@ impl Default for LatencyHistogram {
     }
 }
 
-impl fmt::Debug for LatencyHistogram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LatencyHistogram")
-            .field("summary", &self.summary())
-            .finish()
-    }
-}
-
 impl LatencyHistogram {
     /// Bytes of one shard (one per recording thread).
     pub const SHARD_BYTES: usize = BUCKETS * 4 + std::mem::size_of::<Shard>();
@@ -309,11 +299,6 @@ impl LatencyHistogram {
             snap.subtract(b);
         }
         snap
-    }
-
-    /// Count, min, max, mean, standard deviation and percentiles of what was recorded.
-    pub fn summary(&self) -> LatencySummary {
-        self.snapshot().summary()
     }
 
     /// Number of samples recorded (exact).
@@ -528,11 +513,6 @@ impl Snapshot {
             u64::MAX,
             0,
         )
-    }
-
-    /// Count, min, max, mean, stddev and percentiles.
-    pub fn summary(&self) -> LatencySummary {
-        LatencySummary::from_snapshot(self)
     }
 
     /// Standard deviation in nanoseconds, from the bucket values.

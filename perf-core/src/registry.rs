@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use crate::cardinality::LabelGuard;
 use crate::error::{check_label_key, check_metric_name, NameError};
 use crate::histogram::{LatencyHistogram, Snapshot};
-use crate::report::Report;
 use crate::summary::LatencySummary;
 
 /// A label: key and value.
@@ -217,11 +216,6 @@ impl Registry {
     /// `[("result", "error")]`.
     pub fn summary_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<LatencySummary> {
         self.snapshot_with(name, labels).map(|s| s.summary())
-    }
-
-    /// The profile table of every name with samples, slowest total first.
-    pub fn report(&self) -> Report {
-        Report::from_series(&self.series())
     }
 
     /// Forgets every sample of every series (the series stay registered).
