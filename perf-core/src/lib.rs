@@ -39,6 +39,7 @@ pub mod export;
 pub mod fingerprint;
 pub mod gate;
 mod histogram;
+mod names;
 pub mod ratio;
 mod registry;
 mod report;

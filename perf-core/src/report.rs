@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::histogram::Snapshot;
+use crate::names::{LABEL_MODULE, LABEL_RESULT};
 use crate::registry::{Registry, Series};
 use crate::summary::{format_duration, LatencySummary};
 
@@ -60,9 +61,9 @@ impl Report {
             if snap.count() == 0 {
                 continue;
             }
-            let key = (s.name.to_string(), s.label("module").map(str::to_owned));
+            let key = (s.name.to_string(), s.label(LABEL_MODULE).map(str::to_owned));
             let entry = groups.entry(key).or_insert_with(|| (Snapshot::empty(), 0));
-            if s.label("result").is_some_and(|r| r != "ok") {
+            if s.label(LABEL_RESULT).is_some_and(|r| r != "ok") {
                 entry.1 += snap.count();
             }
             entry.0.merge(&snap);

@@ -44,12 +44,10 @@ use crate::cardinality::OVERFLOW;
 use crate::clock::{self, Clock};
 use crate::error::{check_metric_name, NameError};
 use crate::histogram::LatencyHistogram;
+use crate::names::{LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS};
 use crate::registry::Registry;
 
-/// The default metric name: OpenTelemetry's `http.server.request.duration` as Prometheus
-/// spells it. Its labels `method`, `route` and `status` hold what OpenTelemetry calls
-/// `http.request.method`, `http.route` and `http.response.status_code`.
-pub const HTTP_SERVER_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
+pub use crate::names::HTTP_SERVER_REQUEST_DURATION;
 
 /// The default `route` label of a request the route extractor found no route for (with
 /// axum: a request no route matched, answered by the fallback).
@@ -458,7 +456,7 @@ impl Shared {
             .layer
             .registry
             .label_guard()
-            .admit(&self.layer.metric, "route", route);
+            .admit(&self.layer.metric, LABEL_ROUTE, route);
         // Past the limit, every new route shares the `__overflow__` entry, cached under that
         // name only: caching each raw route would grow the map without bound.
         let key = if admitted == OVERFLOW {
@@ -516,9 +514,9 @@ impl RouteSeries {
         }
         let status_label = status.label();
         let labels = [
-            ("method", METHODS[usize::from(method)]),
-            ("route", &*self.route),
-            ("status", &*status_label),
+            (LABEL_METHOD, METHODS[usize::from(method)]),
+            (LABEL_ROUTE, &*self.route),
+            (LABEL_STATUS, &*status_label),
         ];
         // The name was checked when the layer was configured and the keys are constants,
         // so this cannot fail; a detached histogram keeps the request path panic-free anyway.

@@ -30,26 +30,16 @@ use metrics_util::layers::Layer;
 
 pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use layer::{CardinalityLayer, CardinalityRecorder};
-pub use text::{render, RenderOptions, DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
+pub use text::{render, RenderOptions};
+
+pub use crate::names::{
+    DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION, GEN_AI_DURATION_BUCKETS,
+    GEN_AI_TIME_PER_CHUNK_BUCKETS, GEN_AI_TOKEN_BUCKETS,
+};
 
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, ExportError};
 use crate::registry::Registry;
-
-/// OpenTelemetry GenAI advice: `gen_ai.client.operation.duration` and
-/// `gen_ai.client.operation.time_to_first_chunk` buckets, in seconds.
-pub const GEN_AI_DURATION_BUCKETS: &[f64] = &[
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
-];
-/// OpenTelemetry GenAI advice: `gen_ai.client.token.usage` buckets, in tokens.
-pub const GEN_AI_TOKEN_BUCKETS: &[f64] = &[
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
-    16777216.0, 67108864.0,
-];
-/// OpenTelemetry GenAI advice: `gen_ai.server.time_per_output_token` buckets, in seconds.
-pub const GEN_AI_TIME_PER_CHUNK_BUCKETS: &[f64] = &[
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
-];
 
 /// Starts configuring the Prometheus exporter.
 pub fn prometheus() -> PrometheusBuilder {
