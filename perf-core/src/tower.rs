@@ -452,11 +452,11 @@ impl Shared {
         route: &str,
     ) -> Arc<RouteSeries> {
         // Idempotent: a route another thread admitted is admitted again here.
-        let admitted = self
-            .layer
-            .registry
-            .label_guard()
-            .admit(&self.layer.metric, LABEL_ROUTE, route);
+        let admitted =
+            self.layer
+                .registry
+                .label_guard()
+                .admit(&self.layer.metric, LABEL_ROUTE, route);
         // Past the limit, every new route shares the `__overflow__` entry, cached under that
         // name only: caching each raw route would grow the map without bound.
         let key = if admitted == OVERFLOW {
