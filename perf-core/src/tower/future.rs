@@ -12,8 +12,8 @@ use pin_project::{pin_project, pinned_drop};
 use super::labels::Status;
 use super::routes::RouteSeries;
 
-/// The response future of [`RequestTiming`]: records the request when it completes, or
-/// when it is dropped unfinished.
+/// The response future of [`RequestTiming`](super::RequestTiming): records the request when
+/// it completes, or when it is dropped unfinished.
 #[pin_project(PinnedDrop)]
 pub struct ResponseFuture<F> {
     #[pin]

@@ -52,7 +52,7 @@ type RouteFn = dyn for<'a> Fn(RequestHead<'a>) -> Option<&'a str> + Send + Sync;
 
 /// Configures request timing; [`layer`](tower::Layer::layer) it around a service.
 ///
-/// * `method`: the request method, [`OTHER_METHOD`] for a non-standard one.
+/// * `method`: the request method, [`OTHER_METHOD`](super::OTHER_METHOD) for a non-standard one.
 /// * `route`: by default the URI path. A path with ids in it (`/users/42`) makes one series
 ///   per id until the registry's cardinality limit (1000 values by default) folds further
 ///   paths into `__overflow__`; give the router's route template instead with
