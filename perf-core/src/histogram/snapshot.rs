@@ -120,43 +120,32 @@ impl Snapshot {
         self.saturated
     }
 
-    fn first_nonzero(&self) -> Option<usize> {
-        self.counts.iter().position(|&c| c > 0)
-    }
-
-    fn last_nonzero(&self) -> Option<usize> {
-        self.counts.iter().rposition(|&c| c > 0)
+    /// The exact extreme `exact` if it lies in bucket `i` (the lowest or highest non-empty
+    /// one), else that bucket's midpoint: an exact min or max from before a reset or a delta
+    /// no longer belongs to the samples. 0 when there is no such bucket.
+    fn extreme(i: Option<usize>, exact: u64) -> u64 {
+        match i {
+            None => 0,
+            Some(i) => {
+                let (lo, w) = bounds_of(i);
+                if exact >= lo && exact < lo + w {
+                    exact
+                } else {
+                    value_of(i)
+                }
+            }
+        }
     }
 
     /// Smallest sample in nanoseconds (exact when recorded since the last reset, else
     /// within the bucket error), 0 when empty.
     pub fn min_nanos(&self) -> u64 {
-        match self.first_nonzero() {
-            None => 0,
-            Some(i) => {
-                let (lo, w) = bounds_of(i);
-                if self.min >= lo && self.min < lo + w {
-                    self.min
-                } else {
-                    value_of(i)
-                }
-            }
-        }
+        Self::extreme(self.counts.iter().position(|&c| c > 0), self.min)
     }
 
     /// Largest sample in nanoseconds (exact when known, clamped to the range), 0 when empty.
     pub fn max_nanos(&self) -> u64 {
-        match self.last_nonzero() {
-            None => 0,
-            Some(i) => {
-                let (lo, w) = bounds_of(i);
-                if self.max >= lo && self.max < lo + w {
-                    self.max
-                } else {
-                    value_of(i)
-                }
-            }
-        }
+        Self::extreme(self.counts.iter().rposition(|&c| c > 0), self.max)
     }
 
     /// The value at quantile `q` (0.0..=1.0, clamped; NaN reads as 0.0) in nanoseconds, by
