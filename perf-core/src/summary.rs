@@ -84,7 +84,7 @@ mod nanos {
     }
 }
 
-// A histogram and a snapshot are summarised here rather than in `histogram.rs`, so the
+// A histogram and a snapshot are summarised here rather than in `histogram/`, so the
 // recording layer does not depend on the summary built on top of it.
 impl LatencyHistogram {
     /// Count, min, max, mean, standard deviation and percentiles of what was recorded.
