@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::clock;
 use crate::histogram::LatencyHistogram;
-use crate::registry::{Family, Registry, Series, Source};
+use crate::registry::{function_labels, Family, Registry, Series, Source};
 use crate::slow::SlowLog;
 
 /// How a call ended: the `result` label of `function_calls_*`.
@@ -172,11 +172,7 @@ impl Callsite {
         {
             return;
         }
-        let mut labels = vec![
-            ("function".into(), self.name.into()),
-            ("module".into(), self.module.into()),
-            ("result".into(), outcome.as_str().into()),
-        ];
+        let mut labels = function_labels(self.name, self.module, outcome.as_str());
         labels.extend(self.labels.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         Registry::global().push(Series {
             name: self.name.into(),

@@ -1,17 +1,26 @@
 //! perf-core: the recording core of perf.
 //!
-//! * [`LatencyHistogram`]: lock-free, per-thread-sharded HDR-style recording, ≤ 0.78%
-//!   relative error from 1 ns to 73 minutes.
-//! * [`LatencySummary`]: count, min, max, mean, stddev, p50…p999.
-//! * [`Registry`] and [`summary`] / [`report`]: read back what was recorded, by name.
-//! * [`time`]: a scope timer; [`callsite`]: what `#[timed]` generates.
-//! * [`export`]: Prometheus exposition of perf's histograms and the `metrics` facade.
-//! * [`slow`]: rate-limited `tracing` WARNs for slow calls; [`clock`]: injectable clock.
+//! Recording, reading back and export, one line per module, lowest first:
+//!
+//! * [`clock`]: the injectable clock every timing reads.
+//! * `histogram/`: [`LatencyHistogram`], lock-free per-thread-sharded HDR-style recording
+//!   (≤ 0.78% relative error from 1 ns to 73 minutes): bucket layout, shard, [`Snapshot`].
+//! * `summary`: [`LatencySummary`] of a histogram or snapshot: count, mean, stddev, p50…p999.
+//! * `names`: every metric name, label key and bucket set perf-core exports.
+//! * [`cardinality`]: the limit on distinct values per label.
+//! * `error`: [`NameError`] and [`ExportError`].
+//! * `registry`: [`Registry`], the named histograms with their labels; [`summary`] by name.
+//! * `report`: [`Report`], the profile table, slowest total first ([`report`]).
+//! * `timer`: [`time`], a scope timer.
+//! * [`callsite`]: the per-function static that `#[timed]` generates.
+//! * [`slow`]: rate-limited `tracing` WARNs for slow calls.
+//! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
+//!   facade: builder, running exporter, text rendering, listener, cardinality layer, bridge.
 //! * [`assert_latency!`], [`baseline`] ([`assert_no_regression!`]), [`ratio`]
 //!   ([`assert_faster_than!`]) and [`gate`]: performance regression tests that do not flake
 //!   on a noisy machine, and the criterion gate behind the `perf-gate` binary.
-//! * `tower` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
-//!   status for any tower/axum service.
+//! * `tower/` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
+//!   status for any tower/axum service: layer, route cache, response future.
 //!
 //! ```
 //! use std::time::Duration;
@@ -39,6 +48,7 @@ pub mod export;
 pub mod fingerprint;
 pub mod gate;
 mod histogram;
+mod names;
 pub mod ratio;
 mod registry;
 mod report;

@@ -10,11 +10,24 @@ use std::sync::{Arc, Mutex};
 use crate::cardinality::LabelGuard;
 use crate::error::{check_label_key, check_metric_name, NameError};
 use crate::histogram::{LatencyHistogram, Snapshot};
-use crate::report::Report;
+use crate::names::{LABEL_FUNCTION, LABEL_MODULE, LABEL_RESULT};
 use crate::summary::LatencySummary;
 
 /// A label: key and value.
 pub type Label = (Cow<'static, str>, Cow<'static, str>);
+
+/// The labels every `function_calls_*` series starts with: `function`, `module`, `result`.
+pub(crate) fn function_labels(
+    function: &'static str,
+    module: &'static str,
+    result: &'static str,
+) -> Vec<Label> {
+    vec![
+        (LABEL_FUNCTION.into(), function.into()),
+        (LABEL_MODULE.into(), module.into()),
+        (LABEL_RESULT.into(), result.into()),
+    ]
+}
 
 /// Where a series' samples live.
 #[derive(Clone)]
@@ -217,11 +230,6 @@ impl Registry {
     /// `[("result", "error")]`.
     pub fn summary_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<LatencySummary> {
         self.snapshot_with(name, labels).map(|s| s.summary())
-    }
-
-    /// The profile table of every name with samples, slowest total first.
-    pub fn report(&self) -> Report {
-        Report::from_series(&self.series())
     }
 
     /// Forgets every sample of every series (the series stay registered).

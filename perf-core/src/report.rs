@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::histogram::Snapshot;
-use crate::registry::Series;
+use crate::names::{LABEL_MODULE, LABEL_RESULT};
+use crate::registry::{Registry, Series};
 use crate::summary::{format_duration, LatencySummary};
 
 /// One line of the profile: a name with every label set merged.
@@ -42,8 +43,17 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
 }
 
+// The report is built here rather than in `registry.rs`, so the registry does not depend on
+// the views built on top of it.
+impl Registry {
+    /// The profile table of every name with samples, slowest total first.
+    pub fn report(&self) -> Report {
+        Report::from_series(&self.series())
+    }
+}
+
 impl Report {
-    pub(crate) fn from_series(series: &[Series]) -> Report {
+    fn from_series(series: &[Series]) -> Report {
         // (name, module) -> (merged snapshot, errors)
         let mut groups: BTreeMap<(String, Option<String>), (Snapshot, u64)> = BTreeMap::new();
         for s in series {
@@ -51,9 +61,9 @@ impl Report {
             if snap.count() == 0 {
                 continue;
             }
-            let key = (s.name.to_string(), s.label("module").map(str::to_owned));
+            let key = (s.name.to_string(), s.label(LABEL_MODULE).map(str::to_owned));
             let entry = groups.entry(key).or_insert_with(|| (Snapshot::empty(), 0));
-            if s.label("result").is_some_and(|r| r != "ok") {
+            if s.label(LABEL_RESULT).is_some_and(|r| r != "ok") {
                 entry.1 += snap.count();
             }
             entry.0.merge(&snap);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::histogram::{Snapshot, RELATIVE_ERROR};
+use crate::histogram::{LatencyHistogram, Snapshot, RELATIVE_ERROR};
 
 /// Count, extremes, mean, spread and percentiles of a latency distribution.
 ///
@@ -81,6 +81,30 @@ mod nanos {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_nanos)
+    }
+}
+
+// A histogram and a snapshot are summarised here rather than in `histogram/`, so the
+// recording layer does not depend on the summary built on top of it.
+impl LatencyHistogram {
+    /// Count, min, max, mean, standard deviation and percentiles of what was recorded.
+    pub fn summary(&self) -> LatencySummary {
+        self.snapshot().summary()
+    }
+}
+
+impl Snapshot {
+    /// Count, min, max, mean, stddev and percentiles.
+    pub fn summary(&self) -> LatencySummary {
+        LatencySummary::from_snapshot(self)
+    }
+}
+
+impl fmt::Debug for LatencyHistogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LatencyHistogram")
+            .field("summary", &self.summary())
+            .finish()
     }
 }
 

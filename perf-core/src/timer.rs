@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::clock;
 use crate::histogram::LatencyHistogram;
-use crate::registry::{Family, Registry, Series, Source};
+use crate::registry::{function_labels, Family, Registry, Series, Source};
 
 /// A named block's histograms. Leaked once per distinct name (like a `static`), so a timer
 /// holds a plain reference: no allocation and no reference count per use.
@@ -74,11 +74,7 @@ fn block(name: &str) -> &'static Block {
         Registry::global().push(Series {
             name: b.name.into(),
             family: Family::FunctionCalls,
-            labels: vec![
-                ("function".into(), b.name.into()),
-                ("module".into(), "".into()),
-                ("result".into(), result.into()),
-            ],
+            labels: function_labels(b.name, "", result),
             source: Source::Static(h),
             buckets: None,
         });

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::server::Periodic;
-use super::text::FUNCTION_DURATION;
 use crate::histogram::Snapshot;
+use crate::names::FUNCTION_DURATION;
 use crate::registry::{Family, Registry};
 
 /// Starts configuring the bridge.

@@ -12,8 +12,10 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::State;
 use crate::error::ExportError;
+
+/// Renders the exposition text at each scrape.
+pub(crate) type Render = Arc<dyn Fn() -> String + Send + Sync>;
 
 pub(crate) struct Server {
     pub(crate) local_addr: SocketAddr,
@@ -22,7 +24,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start(addr: SocketAddr, state: Arc<State>) -> Result<Server, ExportError> {
+    pub(crate) fn start(addr: SocketAddr, render: Render) -> Result<Server, ExportError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|source| ExportError::Bind { addr, source })?;
         let local_addr = listener
@@ -50,11 +52,11 @@ impl Server {
                                 Err(_) => continue,
                             },
                         };
-                        let state = state.clone();
+                        let render = render.clone();
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |req| {
-                                let state = state.clone();
-                                async move { Ok::<_, Infallible>(respond(&state, &req)) }
+                                let render = render.clone();
+                                async move { Ok::<_, Infallible>(respond(&*render, &req)) }
                             });
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), service)
@@ -71,9 +73,12 @@ impl Server {
     }
 }
 
-fn respond(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn respond(
+    render: &(dyn Fn() -> String + Send + Sync),
+    req: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let (status, body) = match (req.method().as_str(), req.uri().path()) {
-        ("GET", "/metrics") | ("GET", "/") => (StatusCode::OK, state.render()),
+        ("GET", "/metrics") | ("GET", "/") => (StatusCode::OK, render()),
         ("GET", _) => (
             StatusCode::NOT_FOUND,
             "not found: scrape /metrics\n".to_owned(),

@@ -3,19 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::names::{DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
 use crate::registry::{Family, Registry, Series};
-
-/// Default bucket upper bounds (seconds) of latency histograms: autometrics' set with four
-/// finer buckets below 5 ms, so in-process calls are resolved too.
-pub const DEFAULT_LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
-    1.0, 2.5, 5.0, 7.5, 10.0,
-];
-
-/// Name of the histogram family of timed functions.
-pub const FUNCTION_DURATION: &str = "function_calls_duration_seconds";
-/// Name of the counter family of timed functions.
-pub const FUNCTION_CALLS: &str = "function_calls_total";
 
 /// What rendering needs besides the series: labels added to every series, default buckets.
 #[derive(Clone, Debug)]

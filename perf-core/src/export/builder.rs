@@ -1,0 +1,250 @@
+//! [`PrometheusBuilder`]: where the exporter listens, its global labels, buckets, upkeep and
+//! cardinality limit, and the step that builds the facade recorder and the exporter.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusRecorder};
+use metrics_util::layers::Layer;
+
+use super::exporter::{PrometheusExporter, State};
+use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::text::RenderOptions;
+use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
+use crate::error::{check_buckets, ExportError};
+use crate::names::{
+    DEFAULT_LATENCY_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TIME_PER_CHUNK_BUCKETS,
+    GEN_AI_TOKEN_BUCKETS,
+};
+use crate::registry::Registry;
+
+/// Starts configuring the Prometheus exporter.
+pub fn prometheus() -> PrometheusBuilder {
+    PrometheusBuilder::new()
+}
+
+/// Configures the Prometheus exporter: where it listens, global labels, buckets, upkeep,
+/// the cardinality limit.
+#[derive(Debug)]
+pub struct PrometheusBuilder {
+    listen: Option<SocketAddr>,
+    global_labels: Vec<(String, String)>,
+    buckets: Vec<f64>,
+    metric_buckets: Vec<(String, Vec<f64>)>,
+    upkeep: Duration,
+    max_label_values: usize,
+    registry: &'static Registry,
+}
+
+impl Default for PrometheusBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PrometheusBuilder {
+    /// Defaults: no listener (use [`PrometheusExporter::render`]), latency buckets
+    /// [`DEFAULT_LATENCY_BUCKETS`], GenAI bucket sets for the `gen_ai_*` histograms, upkeep
+    /// every 5 s, at most 1000 values per label.
+    pub fn new() -> Self {
+        PrometheusBuilder {
+            listen: None,
+            global_labels: Vec::new(),
+            buckets: DEFAULT_LATENCY_BUCKETS.to_vec(),
+            metric_buckets: vec![
+                (
+                    "gen_ai_client_operation_duration_seconds".into(),
+                    GEN_AI_DURATION_BUCKETS.to_vec(),
+                ),
+                (
+                    "gen_ai_client_operation_time_to_first_chunk_seconds".into(),
+                    GEN_AI_DURATION_BUCKETS.to_vec(),
+                ),
+                (
+                    "gen_ai_client_operation_time_per_output_chunk_seconds".into(),
+                    GEN_AI_TIME_PER_CHUNK_BUCKETS.to_vec(),
+                ),
+                (
+                    "gen_ai_client_token_usage".into(),
+                    GEN_AI_TOKEN_BUCKETS.to_vec(),
+                ),
+            ],
+            upkeep: Duration::from_secs(5),
+            max_label_values: DEFAULT_MAX_LABEL_VALUES,
+            registry: Registry::global(),
+        }
+    }
+
+    /// Serves `GET /metrics` on `addr` (there is no default address; port 0 lets the OS
+    /// pick, see [`PrometheusExporter::local_addr`]).
+    pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.listen = Some(addr.into());
+        self
+    }
+
+    /// Adds a label to every exported series.
+    pub fn add_global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.global_labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Bucket upper bounds, in seconds, for latency histograms without their own.
+    pub fn latency_buckets(mut self, buckets: &[f64]) -> Result<Self, ExportError> {
+        check_buckets(buckets)?;
+        self.buckets = buckets.to_vec();
+        Ok(self)
+    }
+
+    /// Bucket upper bounds for one metric: a histogram recorded through the `metrics`
+    /// facade, or one of perf's own (a [`Registry::histogram`] name).
+    pub fn buckets_for_metric(
+        mut self,
+        name: impl Into<String>,
+        buckets: &[f64],
+    ) -> Result<Self, ExportError> {
+        check_buckets(buckets)?;
+        let name = name.into();
+        self.metric_buckets.retain(|(n, _)| *n != name);
+        self.metric_buckets.push((name, buckets.to_vec()));
+        Ok(self)
+    }
+
+    /// Bucket upper bounds for many metrics at once, as a crate that exports histograms
+    /// lists them next to its metric names: each pair is what
+    /// [`buckets_for_metric`](Self::buckets_for_metric) takes, and a later pair for the same
+    /// name replaces an earlier one. Fails on the first invalid bucket set.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), perf_core::ExportError> {
+    /// const QUEUE_BUCKETS: &[(&str, &[f64])] = &[
+    ///     ("queue_wait_seconds", &[0.001, 0.01, 0.1, 1.0]),
+    ///     ("queue_batch_size", &[1.0, 10.0, 100.0]),
+    /// ];
+    /// let builder = perf_core::export::prometheus().buckets_for_metrics(QUEUE_BUCKETS)?;
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn buckets_for_metrics(mut self, metrics: &[(&str, &[f64])]) -> Result<Self, ExportError> {
+        for (name, buckets) in metrics {
+            self = self.buckets_for_metric(*name, buckets)?;
+        }
+        Ok(self)
+    }
+
+    /// How often idle facade histograms are drained so memory stays bounded when nothing
+    /// scrapes (default 5 s).
+    pub fn upkeep_interval(mut self, every: Duration) -> Self {
+        self.upkeep = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Most distinct values one label of one metric may take before further values are
+    /// folded into `__overflow__` (default 1000).
+    pub fn max_label_values(mut self, max: usize) -> Self {
+        self.max_label_values = max;
+        self
+    }
+
+    /// Builds the facade recorder (wrapped in the cardinality guard) and the exporter,
+    /// without installing the recorder globally: for tests with
+    /// `metrics::with_local_recorder`, or to compose with other layers.
+    pub fn build(
+        self,
+    ) -> Result<(CardinalityRecorder<PrometheusRecorder>, PrometheusExporter), ExportError> {
+        let mut inner = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(&self.buckets)
+            .map_err(|_| ExportError::InvalidBuckets(self.buckets.clone()))?;
+        for (name, buckets) in &self.metric_buckets {
+            inner = inner
+                .set_buckets_for_metric(Matcher::Full(name.clone()), buckets)
+                .map_err(|_| ExportError::InvalidBuckets(buckets.clone()))?;
+        }
+        for (k, v) in &self.global_labels {
+            inner = inner.add_global_label(k.clone(), v.clone());
+        }
+        let recorder = inner.build_recorder();
+        let handle = recorder.handle();
+        self.registry.label_guard().set_max(self.max_label_values);
+        let layer = CardinalityLayer::new(self.max_label_values);
+        let recorder = layer.layer(recorder);
+        let state = Arc::new(State {
+            handle: Some(handle),
+            registry: self.registry,
+            options: RenderOptions {
+                global_labels: self.global_labels,
+                buckets: self.buckets,
+                metric_buckets: self.metric_buckets,
+            },
+        });
+        let exporter = PrometheusExporter::start(state, self.listen, self.upkeep)?;
+        Ok((recorder, exporter))
+    }
+
+    /// Builds, installs the recorder as the global `metrics` recorder, and starts the
+    /// listener if one was asked for. Fails if a global recorder is already installed.
+    pub fn install(self) -> Result<PrometheusExporter, ExportError> {
+        let (recorder, exporter) = self.build()?;
+        metrics::set_global_recorder(recorder)
+            .map_err(|_| ExportError::RecorderAlreadyInstalled)?;
+        Ok(exporter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buckets_of<'a>(b: &'a PrometheusBuilder, name: &str) -> Vec<&'a [f64]> {
+        b.metric_buckets
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+            .collect()
+    }
+
+    #[test]
+    fn buckets_for_metrics_sets_each_name_and_replaces_earlier_sets() {
+        let b = prometheus()
+            .buckets_for_metric("a_seconds", &[9.0])
+            .unwrap()
+            .buckets_for_metrics(&[
+                ("a_seconds", &[0.1, 1.0]),
+                ("b_total", &[1.0, 2.0, 3.0]),
+                ("b_total", &[5.0]),
+            ])
+            .unwrap();
+        assert_eq!(buckets_of(&b, "a_seconds"), [&[0.1, 1.0][..]]);
+        assert_eq!(buckets_of(&b, "b_total"), [&[5.0][..]]);
+        // The defaults for other names stay.
+        assert_eq!(
+            buckets_of(&b, "gen_ai_client_token_usage"),
+            [GEN_AI_TOKEN_BUCKETS]
+        );
+    }
+
+    #[test]
+    fn buckets_for_metrics_refuses_an_invalid_set() {
+        let err = prometheus()
+            .buckets_for_metrics(&[("ok_seconds", &[1.0]), ("bad_seconds", &[2.0, 1.0])])
+            .unwrap_err();
+        assert!(matches!(err, ExportError::InvalidBuckets(b) if b == [2.0, 1.0]));
+    }
+
+    #[test]
+    fn buckets_for_metrics_reach_the_exposition() {
+        let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+        registry
+            .histogram("own_seconds", &[])
+            .unwrap()
+            .record_nanos(1_500_000_000);
+        let mut builder = prometheus()
+            .buckets_for_metrics(&[("own_seconds", &[1.0, 2.0])])
+            .unwrap();
+        builder.registry = registry;
+        let (_recorder, exporter) = builder.build().unwrap();
+        let text = exporter.render();
+        assert!(text.contains("own_seconds_bucket{le=\"1\"} 0\n"), "{text}");
+        assert!(text.contains("own_seconds_bucket{le=\"2\"} 1\n"), "{text}");
+    }
+}

@@ -1,0 +1,87 @@
+//! [`PrometheusExporter`]: the running exporter, what it renders at a scrape, and the
+//! listener and upkeep threads it owns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::server::{Periodic, Server};
+use super::text::{render, RenderOptions};
+use crate::error::ExportError;
+use crate::registry::Registry;
+
+/// What a scrape renders: perf's registry and the facade recorder's handle.
+pub(crate) struct State {
+    pub(crate) handle: Option<PrometheusHandle>,
+    pub(crate) registry: &'static Registry,
+    pub(crate) options: RenderOptions,
+}
+
+impl State {
+    fn render(&self) -> String {
+        let mut out = render(self.registry, &self.options);
+        if let Some(h) = &self.handle {
+            out.push_str(&h.render());
+        }
+        out
+    }
+}
+
+/// The running exporter. Dropping it stops its listener and upkeep thread; recording goes
+/// on unaffected (perf's histograms keep their samples, the facade recorder stays installed).
+pub struct PrometheusExporter {
+    state: Arc<State>,
+    server: Option<Server>,
+    _upkeep: Option<Periodic>,
+}
+
+impl std::fmt::Debug for PrometheusExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusExporter")
+            .field("local_addr", &self.local_addr())
+            .finish()
+    }
+}
+
+impl PrometheusExporter {
+    /// Starts the upkeep thread and, if `listen` is set, the listener serving `state`.
+    pub(crate) fn start(
+        state: Arc<State>,
+        listen: Option<SocketAddr>,
+        upkeep: Duration,
+    ) -> Result<PrometheusExporter, ExportError> {
+        let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
+            let state = state.clone();
+            move || {
+                if let Some(h) = &state.handle {
+                    h.run_upkeep();
+                }
+            }
+        })?);
+        let server = match listen {
+            Some(addr) => {
+                let state = state.clone();
+                Some(Server::start(addr, Arc::new(move || state.render()))?)
+            }
+            None => None,
+        };
+        Ok(PrometheusExporter {
+            state,
+            server,
+            _upkeep: upkeep,
+        })
+    }
+
+    /// The whole exposition text: perf's histograms, then the facade's metrics. Serve it
+    /// from your own web server if you did not ask for a listener.
+    pub fn render(&self) -> String {
+        self.state.render()
+    }
+
+    /// The address the listener is bound to (with the port the OS picked), if any.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.server.as_ref().map(|s| s.local_addr)
+    }
+}
