@@ -7,9 +7,11 @@
 //! * [`time`]: a scope timer; [`callsite`]: what `#[timed]` generates.
 //! * [`export`]: Prometheus exposition of perf's histograms and the `metrics` facade.
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls; [`clock`]: injectable clock.
-//! * [`assert_latency!`], [`baseline`] ([`assert_no_regression!`]), [`ratio`]
-//!   ([`assert_faster_than!`]) and [`gate`]: performance regression tests that do not flake
-//!   on a noisy machine, and the criterion gate behind the `perf-gate` binary.
+//! * [`regress`]: performance regression tests that do not flake on a noisy machine
+//!   ([`assert_latency!`], [`assert_no_regression!`], [`assert_faster_than!`]) and the
+//!   criterion gate behind the `perf-gate` binary. Its modules keep their older root paths:
+//!   [`assert`], [`baseline`], [`ratio`], [`compare`], [`gate`], [`sampler`], [`env`](mod@env),
+//!   [`fingerprint`].
 //! * `tower` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
 //!   status for any tower/axum service.
 //!
@@ -27,22 +29,15 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod assert;
-pub mod baseline;
 pub mod callsite;
 pub mod cardinality;
 pub mod clock;
-pub mod compare;
-pub mod env;
 mod error;
 pub mod export;
-pub mod fingerprint;
-pub mod gate;
 mod histogram;
-pub mod ratio;
+pub mod regress;
 mod registry;
 mod report;
-pub mod sampler;
 pub mod slow;
 mod summary;
 mod timer;
@@ -55,6 +50,12 @@ pub use registry::{Registry, Series};
 pub use report::{Report, ReportRow};
 pub use summary::{format_duration, LatencySummary};
 pub use timer::{time, ScopeTimer};
+
+// The regression-testing modules at the paths they had before `regress/` gathered them.
+pub use regress::bootstrap as compare;
+pub use regress::criterion_gate as gate;
+pub use regress::latency as assert;
+pub use regress::{baseline, env, fingerprint, ratio, sampler};
 
 pub use perf_macros::timed;
 

@@ -3,7 +3,7 @@
 //! the code got measurably slower than the baseline beyond a tolerance.
 //!
 //! The decision: the ratio `median(now) / median(baseline)` with a seeded 99% bootstrap
-//! interval ([`compare`](crate::compare)); a regression is reported only when the interval's
+//! interval ([`compare`](crate::regress::bootstrap)); a regression is reported only when the interval's
 //! lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and "within
 //! tolerance" are excluded by the data. A baseline from another machine or build (see
 //! [`Fingerprint`]) is skipped with a note on stderr instead of failing.
@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assert::summarize;
+use crate::regress::latency::summarize;
 use crate::clock::Clock;
-use crate::compare::{median_ratio, Bootstrap, CompareError, RatioEstimate};
-use crate::env::{self, BaselineMode, EnvError};
-pub use crate::fingerprint::Fingerprint;
-use crate::sampler::{SampleError, Sampler};
+use crate::regress::bootstrap::{median_ratio, Bootstrap, CompareError, RatioEstimate};
+use crate::regress::env::{self, BaselineMode, EnvError};
+pub use crate::regress::fingerprint::Fingerprint;
+use crate::regress::sampler::{SampleError, Sampler};
 use crate::{format_duration, LatencySummary};
 
 /// The baseline file format this version writes and reads.
@@ -543,16 +543,16 @@ impl BaselineCheck {
 #[macro_export]
 macro_rules! assert_no_regression {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
+        $crate::regress::latency::__finish(
+            $crate::regress::baseline::BaselineCheck::new($name)
                 .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
                 $(.$opt($val))+
                 .run($f),
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
+        $crate::regress::latency::__finish(
+            $crate::regress::baseline::BaselineCheck::new($name)
                 .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
                 .run($f),
         )
@@ -574,8 +574,8 @@ macro_rules! assert_no_regression {
 #[macro_export]
 macro_rules! assert_no_regression_async {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
+        $crate::regress::latency::__finish(
+            $crate::regress::baseline::BaselineCheck::new($name)
                 .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
                 $(.$opt($val))+
                 .run_async($f)
@@ -583,8 +583,8 @@ macro_rules! assert_no_regression_async {
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
+        $crate::regress::latency::__finish(
+            $crate::regress::baseline::BaselineCheck::new($name)
                 .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
                 .run_async($f)
                 .await,

@@ -1,7 +1,7 @@
 //! Runs a closure (or an async closure) many times and records how long each call took, on
 //! an injectable [`Clock`], catching a panicking call. The measuring half of the regression
-//! assertions in [`assert`](crate::assert), [`baseline`](crate::baseline) and
-//! [`ratio`](crate::ratio).
+//! assertions in [`assert`](crate::regress::latency), [`baseline`](crate::regress::baseline) and
+//! [`ratio`](crate::regress::ratio).
 
 use std::any::Any;
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::clock::Clock;
 
 /// Number of timed calls when a check does not say: enough for a p999 clause (see
-/// [`Stat::min_samples`](crate::assert::Stat::min_samples)).
+/// [`Stat::min_samples`](crate::regress::latency::Stat::min_samples)).
 pub const DEFAULT_SAMPLES: usize = 1000;
 
 /// Number of untimed calls before sampling when a check does not say: fills caches, lazy

@@ -21,8 +21,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::env::{self, EnvError};
-use crate::sampler::{SampleError, Sampler};
+use crate::regress::env::{self, EnvError};
+use crate::regress::sampler::{SampleError, Sampler};
 use crate::{format_duration, LatencyHistogram, LatencySummary};
 
 /// The statistic a clause constrains.
@@ -505,8 +505,8 @@ pub fn ascii_histogram(summary: &LatencySummary, rows: usize) -> String {
 /// How an assertion measures: samples, warm-up, clock, threshold scale. The macros'
 /// options (`samples = 200, warmup = 20;`) call these methods.
 ///
-/// Defaults: [`DEFAULT_SAMPLES`](crate::sampler::DEFAULT_SAMPLES) (1000) samples after
-/// [`DEFAULT_WARMUP`](crate::sampler::DEFAULT_WARMUP) (100) warm-up calls, the system clock,
+/// Defaults: [`DEFAULT_SAMPLES`](crate::regress::sampler::DEFAULT_SAMPLES) (1000) samples after
+/// [`DEFAULT_WARMUP`](crate::regress::sampler::DEFAULT_WARMUP) (100) warm-up calls, the system clock,
 /// and the scale from `PERF_LATENCY_SCALE` (1 when unset).
 ///
 /// ```
@@ -695,10 +695,10 @@ pub fn __finish<T, E: fmt::Display>(r: Result<T, E>) -> T {
 #[macro_export]
 macro_rules! __perf_clause {
     ($stat:ident < $thr:expr) => {
-        $crate::assert::Clause::new($crate::assert::__stat::$stat, $crate::assert::Cmp::Lt, $thr)
+        $crate::regress::latency::Clause::new($crate::regress::latency::__stat::$stat, $crate::regress::latency::Cmp::Lt, $thr)
     };
     ($stat:ident <= $thr:expr) => {
-        $crate::assert::Clause::new($crate::assert::__stat::$stat, $crate::assert::Cmp::Le, $thr)
+        $crate::regress::latency::Clause::new($crate::regress::latency::__stat::$stat, $crate::regress::latency::Cmp::Le, $thr)
     };
     ($stat:ident $op:tt $thr:expr) => {
         ::core::compile_error!(::core::concat!(
@@ -750,16 +750,16 @@ macro_rules! __perf_clause {
 #[macro_export]
 macro_rules! assert_latency {
     ($($opt:ident = $val:expr),+ ; $subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
-        $crate::assert::__finish($crate::assert::LatencySubject::check_with(
+        $crate::regress::latency::__finish($crate::regress::latency::LatencySubject::check_with(
             $subject,
-            &$crate::assert::LatencyCheck::new() $(.$opt($val))+,
+            &$crate::regress::latency::LatencyCheck::new() $(.$opt($val))+,
             &[$($crate::__perf_clause!($stat $op $thr)),+],
         ))
     };
     ($subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
-        $crate::assert::__finish($crate::assert::LatencySubject::check_with(
+        $crate::regress::latency::__finish($crate::regress::latency::LatencySubject::check_with(
             $subject,
-            &$crate::assert::LatencyCheck::new(),
+            &$crate::regress::latency::LatencyCheck::new(),
             &[$($crate::__perf_clause!($stat $op $thr)),+],
         ))
     };
@@ -780,15 +780,15 @@ macro_rules! assert_latency {
 #[macro_export]
 macro_rules! assert_latency_async {
     ($($opt:ident = $val:expr),+ ; $subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
-        $crate::assert::__finish(
-            $crate::assert::LatencyCheck::new() $(.$opt($val))+
+        $crate::regress::latency::__finish(
+            $crate::regress::latency::LatencyCheck::new() $(.$opt($val))+
                 .run_async($subject, &[$($crate::__perf_clause!($stat $op $thr)),+])
                 .await,
         )
     };
     ($subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
-        $crate::assert::__finish(
-            $crate::assert::LatencyCheck::new()
+        $crate::regress::latency::__finish(
+            $crate::regress::latency::LatencyCheck::new()
                 .run_async($subject, &[$($crate::__perf_clause!($stat $op $thr)),+])
                 .await,
         )

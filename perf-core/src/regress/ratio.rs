@@ -10,10 +10,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::assert::{summarize, Cmp};
+use crate::regress::latency::{summarize, Cmp};
 use crate::clock::Clock;
-use crate::compare::{median_ratio, Bootstrap, CompareError, RatioEstimate};
-use crate::sampler::{SampleError, Sampler};
+use crate::regress::bootstrap::{median_ratio, Bootstrap, CompareError, RatioEstimate};
+use crate::regress::sampler::{SampleError, Sampler};
 use crate::{format_duration, LatencySummary};
 
 /// Why a ratio assertion failed or could not be made.
@@ -200,7 +200,7 @@ impl RatioCheck {
         self
     }
 
-    /// Bootstrap seed (default [`DEFAULT_SEED`](crate::compare::DEFAULT_SEED)).
+    /// Bootstrap seed (default [`DEFAULT_SEED`](crate::regress::bootstrap::DEFAULT_SEED)).
     pub fn seed(mut self, seed: u64) -> Self {
         self.bootstrap.seed = seed;
         self
@@ -266,7 +266,7 @@ impl RatioCheck {
 
 /// Asserts that a candidate closure is at most `limit` times slower than a reference,
 /// measured interleaved in the same run; evaluates to the
-/// [`RatioEstimate`](crate::compare::RatioEstimate).
+/// [`RatioEstimate`](crate::regress::bootstrap::RatioEstimate).
 ///
 /// ```
 /// use perf_core::assert_faster_than;
@@ -289,14 +289,14 @@ impl RatioCheck {
 #[macro_export]
 macro_rules! assert_faster_than {
     ($($opt:ident = $val:expr),+ ; $cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::ratio::RatioCheck::new() $(.$opt($val))+
+        $crate::regress::latency::__finish(
+            $crate::regress::ratio::RatioCheck::new() $(.$opt($val))+
                 .run($cand, $refr, $crate::__perf_cmp!($op), $limit),
         )
     };
     ($cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::ratio::RatioCheck::new().run($cand, $refr, $crate::__perf_cmp!($op), $limit),
+        $crate::regress::latency::__finish(
+            $crate::regress::ratio::RatioCheck::new().run($cand, $refr, $crate::__perf_cmp!($op), $limit),
         )
     };
 }
@@ -306,10 +306,10 @@ macro_rules! assert_faster_than {
 #[macro_export]
 macro_rules! __perf_cmp {
     (<) => {
-        $crate::assert::Cmp::Lt
+        $crate::regress::latency::Cmp::Lt
     };
     (<=) => {
-        $crate::assert::Cmp::Le
+        $crate::regress::latency::Cmp::Le
     };
     ($op:tt) => {
         ::core::compile_error!(::core::concat!(

@@ -1,0 +1,12 @@
+//! Performance regression tests that do not flake on a noisy machine: assertions on a
+//! latency, on a committed baseline and on a same-run ratio, the statistics and measuring
+//! behind them, and the gate over criterion's results. Also at their older paths in the root.
+
+pub mod baseline; // snapshot baselines and `assert_no_regression!`
+pub mod bootstrap; // seeded bootstrap interval on a ratio of medians
+pub mod criterion_gate; // the gate over criterion's `change/estimates.json`
+pub mod env; // the `PERF_*` variables that steer the assertions on CI
+pub mod fingerprint; // the machine a baseline was measured on
+pub mod latency; // `assert_latency!`: clauses such as `p99 < ms(10)`
+pub mod ratio; // `assert_faster_than!`: candidate vs reference, interleaved
+pub mod sampler; // runs a closure many times and times each call
