@@ -10,9 +10,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::regress::latency::{summarize, Cmp};
 use crate::clock::Clock;
 use crate::regress::bootstrap::{median_ratio, Bootstrap, CompareError, RatioEstimate};
+use crate::regress::latency::Cmp;
+use crate::regress::sampler::summarize;
 use crate::regress::sampler::{SampleError, Sampler};
 use crate::{format_duration, LatencySummary};
 

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::clock::Clock;
+use crate::{LatencyHistogram, LatencySummary};
 
 /// Number of timed calls when a check does not say: enough for a p999 clause (see
 /// [`Stat::min_samples`](crate::regress::latency::Stat::min_samples)).
@@ -73,6 +74,15 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "(non-string panic payload)".to_owned()
     }
+}
+
+/// The summary of samples in nanoseconds, as the assertions report and judge it.
+pub(crate) fn summarize(samples_ns: &[u64]) -> LatencySummary {
+    let h = LatencyHistogram::new();
+    for &s in samples_ns {
+        h.record_nanos(s);
+    }
+    h.summary()
 }
 
 impl Sampler {
