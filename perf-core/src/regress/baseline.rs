@@ -16,13 +16,12 @@ use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use crate::clock::Clock;
 pub use crate::regress::baseline_error::{BaselineError, Regression};
 pub use crate::regress::baseline_file::{Baseline, BaselineSummary, FORMAT_VERSION};
-use crate::regress::bootstrap::{median_ratio, Bootstrap, RatioEstimate};
+use crate::regress::bootstrap::{bootstrap_setters, median_ratio, Bootstrap, RatioEstimate};
 use crate::regress::env::{self, BaselineMode};
 pub use crate::regress::fingerprint::Fingerprint;
-use crate::regress::sampler::{summarize, SampleError, Sampler};
+use crate::regress::sampler::{sampling_setters, summarize, SampleError, Sampler};
 
 /// Tolerated slowdown when a check does not say: 10%.
 pub const DEFAULT_TOLERANCE: f64 = 0.10;
@@ -128,23 +127,7 @@ impl BaselineCheck {
         }
     }
 
-    /// Timed calls.
-    pub fn samples(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.samples(n);
-        self
-    }
-
-    /// Untimed calls first.
-    pub fn warmup(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.warmup(n);
-        self
-    }
-
-    /// The clock to read.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.sampler = self.sampler.clock(clock);
-        self
-    }
+    sampling_setters!("calls");
 
     /// Tolerated slowdown as a fraction (0.1 = 10%).
     pub fn tolerance(mut self, fraction: f64) -> Self {
@@ -152,17 +135,7 @@ impl BaselineCheck {
         self
     }
 
-    /// Confidence level of the interval (default 0.99).
-    pub fn confidence(mut self, level: f64) -> Self {
-        self.bootstrap.confidence = level;
-        self
-    }
-
-    /// Bootstrap seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.bootstrap.seed = seed;
-        self
-    }
+    bootstrap_setters!();
 
     /// The baseline directory, instead of `PERF_BASELINE_DIR` / `perf-baselines`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -309,18 +282,11 @@ impl BaselineCheck {
 macro_rules! assert_no_regression {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
         $crate::regress::latency::__finish(
-            $crate::regress::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                $(.$opt($val))+
-                .run($f),
+            $crate::__perf_baseline_check!($name $(, $opt = $val)+).run($f),
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::regress::latency::__finish(
-            $crate::regress::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                .run($f),
-        )
+        $crate::regress::latency::__finish($crate::__perf_baseline_check!($name).run($f))
     };
 }
 
@@ -340,20 +306,27 @@ macro_rules! assert_no_regression {
 macro_rules! assert_no_regression_async {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
         $crate::regress::latency::__finish(
-            $crate::regress::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                $(.$opt($val))+
+            $crate::__perf_baseline_check!($name $(, $opt = $val)+)
                 .run_async($f)
                 .await,
         )
     };
     ($name:expr, $f:expr $(,)?) => {
         $crate::regress::latency::__finish(
-            $crate::regress::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                .run_async($f)
-                .await,
+            $crate::__perf_baseline_check!($name).run_async($f).await,
         )
+    };
+}
+
+/// The [`BaselineCheck`] both baseline macros run: the calling crate's directory (read at
+/// the caller's compile time, so the file lands in the crate under test), then the options.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __perf_baseline_check {
+    ($name:expr $(, $opt:ident = $val:expr)*) => {
+        $crate::regress::baseline::BaselineCheck::new($name)
+            .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+            $(.$opt($val))*
     };
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::regress::bootstrap::{CompareError, RatioEstimate};
 use crate::regress::env::EnvError;
+use crate::regress::latency_failure::debug_is_display;
 use crate::regress::sampler::SampleError;
 use crate::{format_duration, LatencySummary};
 
@@ -79,11 +80,7 @@ pub struct Regression {
     pub current: LatencySummary,
 }
 
-impl fmt::Debug for Regression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+debug_is_display!(Regression);
 
 impl fmt::Display for Regression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

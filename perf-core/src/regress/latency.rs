@@ -18,13 +18,12 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::clock::Clock;
 #[doc(hidden)]
 pub use crate::regress::clause::__stat;
 pub use crate::regress::clause::{ms, us, Clause, Cmp, Stat, Threshold};
 use crate::regress::env::{self, EnvError};
 pub use crate::regress::latency_failure::{ascii_histogram, ClauseFailure, LatencyFailure};
-use crate::regress::sampler::{summarize, SampleError, Sampler};
+use crate::regress::sampler::{sampling_setters, summarize, SampleError, Sampler};
 use crate::LatencySummary;
 
 /// A latency assertion could not be made, or did not hold.
@@ -193,23 +192,7 @@ impl LatencyCheck {
         Self::default()
     }
 
-    /// Number of timed calls.
-    pub fn samples(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.samples(n);
-        self
-    }
-
-    /// Number of untimed calls first.
-    pub fn warmup(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.warmup(n);
-        self
-    }
-
-    /// The clock to read.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.sampler = self.sampler.clock(clock);
-        self
-    }
+    sampling_setters!("calls");
 
     /// Multiplies every threshold by `scale` instead of reading `PERF_LATENCY_SCALE`.
     pub fn scale(mut self, scale: f64) -> Self {

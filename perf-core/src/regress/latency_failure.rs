@@ -6,7 +6,22 @@ use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use crate::regress::clause::Clause;
+
+/// `Debug` for a failure's details is its message, so that `unwrap()` on a check's `Result`
+/// and a test's `{:?}` show the same text as the macro's panic. Shared with
+/// [`RatioFailure`](crate::regress::ratio::RatioFailure) and
+/// [`Regression`](crate::regress::baseline::Regression).
+macro_rules! debug_is_display {
+    ($t:ty) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(self, f)
+            }
+        }
+    };
+}
 use crate::{format_duration, LatencySummary};
+pub(crate) use debug_is_display;
 
 /// One clause that did not hold.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +45,7 @@ pub struct LatencyFailure {
     pub summary: LatencySummary,
 }
 
-impl fmt::Debug for LatencyFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+debug_is_display!(LatencyFailure);
 
 impl fmt::Display for LatencyFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

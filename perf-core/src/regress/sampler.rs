@@ -218,6 +218,34 @@ impl Sampler {
     }
 }
 
+/// The `samples`, `warmup` and `clock` methods of an assertion builder, written once for
+/// [`LatencyCheck`](crate::regress::latency::LatencyCheck),
+/// [`RatioCheck`](crate::regress::ratio::RatioCheck) and
+/// [`BaselineCheck`](crate::regress::baseline::BaselineCheck) so the three measure alike:
+/// each holds a `sampler: Sampler` and these set it. `$calls` says what is timed, for the docs.
+macro_rules! sampling_setters {
+    ($calls:literal) => {
+        #[doc = concat!("Number of timed ", $calls, " (default [`DEFAULT_SAMPLES`](crate::regress::sampler::DEFAULT_SAMPLES)).")]
+        pub fn samples(mut self, n: usize) -> Self {
+            self.sampler = self.sampler.samples(n);
+            self
+        }
+
+        #[doc = concat!("Number of untimed ", $calls, " first (default [`DEFAULT_WARMUP`](crate::regress::sampler::DEFAULT_WARMUP)).")]
+        pub fn warmup(mut self, n: usize) -> Self {
+            self.sampler = self.sampler.warmup(n);
+            self
+        }
+
+        /// The clock to read (a manual clock makes tests exact).
+        pub fn clock(mut self, clock: $crate::clock::Clock) -> Self {
+            self.sampler = self.sampler.clock(clock);
+            self
+        }
+    };
+}
+pub(crate) use sampling_setters;
+
 #[cfg(test)]
 mod tests {
     use super::*;
