@@ -10,8 +10,8 @@
 //! * [`regress`]: performance regression tests that do not flake on a noisy machine
 //!   ([`assert_latency!`], [`assert_no_regression!`], [`assert_faster_than!`]) and the
 //!   criterion gate behind the `perf-gate` binary. Its modules keep their older root paths:
-//!   [`assert`], [`baseline`], [`ratio`], [`compare`], [`gate`], [`sampler`], [`env`](mod@env),
-//!   [`fingerprint`].
+//!   [`assert`](mod@assert), [`baseline`], [`ratio`], [`compare`], [`gate`], [`sampler`],
+//!   [`env`](mod@env), [`fingerprint`].
 //! * `tower` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
 //!   status for any tower/axum service.
 //!
@@ -51,10 +51,15 @@ pub use report::{Report, ReportRow};
 pub use summary::{format_duration, LatencySummary};
 pub use timer::{time, ScopeTimer};
 
-// The regression-testing modules at the paths they had before `regress/` gathered them.
+// The regression-testing modules at the paths they had before `regress/` gathered them,
+// documented there too so that links and the README keep working.
+#[doc(inline)]
 pub use regress::bootstrap as compare;
+#[doc(inline)]
 pub use regress::criterion_gate as gate;
+#[doc(inline)]
 pub use regress::latency as assert;
+#[doc(inline)]
 pub use regress::{baseline, env, fingerprint, ratio, sampler};
 
 pub use perf_macros::timed;

@@ -3,9 +3,9 @@
 //! the code got measurably slower than the baseline beyond a tolerance.
 //!
 //! The decision: the ratio `median(now) / median(baseline)` with a seeded 99% bootstrap
-//! interval ([`bootstrap`](crate::regress::bootstrap)); a regression is reported only when the interval's
-//! lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and "within
-//! tolerance" are excluded by the data. A baseline from another machine or build (see
+//! interval ([`bootstrap`](crate::regress::bootstrap)); a regression is reported only when
+//! the interval's lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and
+//! "within tolerance" are excluded by the data. A baseline from another machine or build (see
 //! [`Fingerprint`]) is skipped with a note on stderr instead of failing.
 //!
 //! `PERF_BASELINE=update` rewrites baselines; `PERF_BASELINE_DIR` moves them (see

@@ -1,6 +1,5 @@
 //! The baseline file: what `perf-baselines/<name>.json` holds, and how it is read, checked
-//! and written (atomically). Pretty-printed JSON with a fixed key order and sorted samples,
-//! so a team can commit it and read its diffs. Public through [`baseline`](crate::regress::baseline).
+//! and written (atomically). Public through [`baseline`](crate::regress::baseline).
 
 use std::path::Path;
 use std::time::Duration;

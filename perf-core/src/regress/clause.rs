@@ -43,7 +43,8 @@ impl Stat {
         }
     }
 
-    /// Fewest samples for which this statistic means what it says (see the [`latency`](crate::regress::latency) module docs).
+    /// Fewest samples for which this statistic means what it says (see the
+    /// [`latency`](crate::regress::latency) module docs).
     ///
     /// ```
     /// use perf_core::assert::Stat;

@@ -1,7 +1,7 @@
 //! Runs a closure (or an async closure) many times and records how long each call took, on
 //! an injectable [`Clock`], catching a panicking call. The measuring half of the regression
-//! assertions in [`assert`](crate::regress::latency), [`baseline`](crate::regress::baseline) and
-//! [`ratio`](crate::regress::ratio).
+//! assertions in [`latency`](crate::regress::latency), [`baseline`](crate::regress::baseline)
+//! and [`ratio`](crate::regress::ratio).
 
 use std::any::Any;
 use std::future::Future;
