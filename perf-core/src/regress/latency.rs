@@ -15,6 +15,7 @@
 //! A clause on quantile `q` needs at least `⌈1 / (1 − q)⌉` samples — p50 needs 2, p90 10,
 //! p95 20, p99 100, p999 1000 — since with fewer the nearest-rank percentile is simply the
 //! maximum and the clause would silently judge something else. `min`, `max` and `mean` need 1.
+
 use std::fmt;
 use std::future::Future;
 
