@@ -6,7 +6,7 @@
 //! * `histogram/`: [`LatencyHistogram`], lock-free per-thread-sharded HDR-style recording
 //!   (≤ 0.78% relative error from 1 ns to 73 minutes): bucket layout, shard, [`Snapshot`].
 //! * `summary`: [`LatencySummary`] of a histogram or snapshot: count, mean, stddev, p50…p999.
-//! * `names`: every metric name, label key and bucket set perf-core exports.
+//! * [`names`]: every metric name, label key and bucket set perf-core exports.
 //! * [`cardinality`]: the limit on distinct values per label.
 //! * `error`: [`NameError`] and [`ExportError`].
 //! * `registry`: [`Registry`], the named histograms with their labels; [`summary`] by name.
@@ -16,11 +16,16 @@
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls.
 //! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
 //!   facade: builder, running exporter, text rendering, listener, cardinality layer, bridge.
-//! * [`assert_latency!`], [`baseline`] ([`assert_no_regression!`]), [`ratio`]
-//!   ([`assert_faster_than!`]) and [`gate`]: performance regression tests that do not flake
-//!   on a noisy machine, and the criterion gate behind the `perf-gate` binary.
 //! * `tower/` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
 //!   status for any tower/axum service: layer, route cache, response future.
+//!
+//! Regression testing, in its own folder:
+//!
+//! * [`regress`]: performance regression tests that do not flake on a noisy machine
+//!   ([`assert_latency!`], [`assert_no_regression!`], [`assert_faster_than!`]) and the
+//!   criterion gate behind the `perf-gate` binary. Its modules keep their older root paths:
+//!   [`assert`](mod@assert), [`baseline`], [`ratio`], [`compare`], [`gate`], [`sampler`],
+//!   [`env`](mod@env), [`fingerprint`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,23 +41,16 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod assert;
-pub mod baseline;
 pub mod callsite;
 pub mod cardinality;
 pub mod clock;
-pub mod compare;
-pub mod env;
 mod error;
 pub mod export;
-pub mod fingerprint;
-pub mod gate;
 mod histogram;
-mod names;
-pub mod ratio;
+pub mod names;
 mod registry;
+pub mod regress;
 mod report;
-pub mod sampler;
 pub mod slow;
 mod summary;
 mod timer;
@@ -65,6 +63,17 @@ pub use registry::{Registry, Series};
 pub use report::{Report, ReportRow};
 pub use summary::{format_duration, LatencySummary};
 pub use timer::{time, ScopeTimer};
+
+// The regression-testing modules at the paths they had before `regress/` gathered them,
+// documented there too so that links and the README keep working.
+#[doc(inline)]
+pub use regress::bootstrap as compare;
+#[doc(inline)]
+pub use regress::criterion_gate as gate;
+#[doc(inline)]
+pub use regress::latency as assert;
+#[doc(inline)]
+pub use regress::{baseline, env, fingerprint, ratio, sampler};
 
 pub use perf_macros::timed;
 

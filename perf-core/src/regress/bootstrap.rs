@@ -207,6 +207,26 @@ pub fn median_ratio(
     })
 }
 
+/// The `confidence` and `seed` methods of an assertion builder that holds a
+/// `bootstrap: Bootstrap` ([`RatioCheck`](crate::regress::ratio::RatioCheck),
+/// [`BaselineCheck`](crate::regress::baseline::BaselineCheck)), written once for both.
+macro_rules! bootstrap_setters {
+    () => {
+        /// Confidence level of the interval (default 0.99).
+        pub fn confidence(mut self, level: f64) -> Self {
+            self.bootstrap.confidence = level;
+            self
+        }
+
+        /// Bootstrap seed (default [`DEFAULT_SEED`](crate::regress::bootstrap::DEFAULT_SEED)).
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.bootstrap.seed = seed;
+            self
+        }
+    };
+}
+pub(crate) use bootstrap_setters;
+
 #[cfg(test)]
 mod tests {
     use super::*;

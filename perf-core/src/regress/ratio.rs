@@ -10,10 +10,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::assert::{summarize, Cmp};
-use crate::clock::Clock;
-use crate::compare::{median_ratio, Bootstrap, CompareError, RatioEstimate};
-use crate::sampler::{SampleError, Sampler};
+use crate::regress::bootstrap::{
+    bootstrap_setters, median_ratio, Bootstrap, CompareError, RatioEstimate,
+};
+use crate::regress::clause::Cmp;
+use crate::regress::latency_failure::debug_is_display;
+use crate::regress::sampler::{sampling_setters, summarize, SampleError, Sampler};
 use crate::{format_duration, LatencySummary};
 
 /// Why a ratio assertion failed or could not be made.
@@ -53,15 +55,11 @@ pub struct RatioFailure {
     pub reference: LatencySummary,
 }
 
-impl fmt::Debug for RatioFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+debug_is_display!(RatioFailure);
 
 impl fmt::Display for RatioFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = if self.cmp == Cmp::Lt { "<" } else { "<=" };
+        let op = self.cmp.symbol();
         writeln!(
             f,
             "ratio assertion failed: `ratio {op} {}` does not hold: candidate median {} / reference median {} = {}",
@@ -87,6 +85,14 @@ impl fmt::Display for RatioFailure {
     }
 }
 
+fn check_limit(limit: f64) -> Result<(), RatioAssertionError> {
+    if limit.is_finite() && limit > 0.0 {
+        Ok(())
+    } else {
+        Err(RatioAssertionError::InvalidLimit(limit))
+    }
+}
+
 /// Judges an estimate: fails only when its lower bound is above `limit` (`<=`), or at or
 /// above it (`<`).
 ///
@@ -103,9 +109,7 @@ impl fmt::Display for RatioFailure {
 /// assert!(judge(&est, Cmp::Le, 4.0).is_ok());
 /// ```
 pub fn judge(estimate: &RatioEstimate, cmp: Cmp, limit: f64) -> Result<(), RatioAssertionError> {
-    if !(limit.is_finite() && limit > 0.0) {
-        return Err(RatioAssertionError::InvalidLimit(limit));
-    }
+    check_limit(limit)?;
     let exceeded = match cmp {
         Cmp::Le => estimate.lower > limit,
         Cmp::Lt => estimate.lower >= limit,
@@ -131,9 +135,7 @@ pub fn check_ratio_samples(
     limit: f64,
     how: Bootstrap,
 ) -> Result<RatioEstimate, RatioAssertionError> {
-    if !(limit.is_finite() && limit > 0.0) {
-        return Err(RatioAssertionError::InvalidLimit(limit));
-    }
+    check_limit(limit)?;
     let estimate = median_ratio(candidate_ns, reference_ns, how)?;
     judge(&estimate, cmp, limit).map_err(|e| match e {
         RatioAssertionError::Exceeded(mut f) => {
@@ -176,35 +178,9 @@ impl RatioCheck {
         Self::default()
     }
 
-    /// Timed calls per side.
-    pub fn samples(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.samples(n);
-        self
-    }
+    sampling_setters!("calls per side");
 
-    /// Untimed calls per side first.
-    pub fn warmup(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.warmup(n);
-        self
-    }
-
-    /// The clock to read.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.sampler = self.sampler.clock(clock);
-        self
-    }
-
-    /// Confidence level of the interval (default 0.99).
-    pub fn confidence(mut self, level: f64) -> Self {
-        self.bootstrap.confidence = level;
-        self
-    }
-
-    /// Bootstrap seed (default [`DEFAULT_SEED`](crate::compare::DEFAULT_SEED)).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.bootstrap.seed = seed;
-        self
-    }
+    bootstrap_setters!();
 
     /// Measures both closures interleaved, then judges `ratio cmp limit`.
     pub fn run<A, B>(
@@ -214,9 +190,7 @@ impl RatioCheck {
         cmp: Cmp,
         limit: f64,
     ) -> Result<RatioEstimate, RatioAssertionError> {
-        if !(limit.is_finite() && limit > 0.0) {
-            return Err(RatioAssertionError::InvalidLimit(limit));
-        }
+        check_limit(limit)?;
         let n = self.sampler.sample_count();
         if n == 0 {
             return Err(RatioAssertionError::Sample {
@@ -232,28 +206,12 @@ impl RatioCheck {
             } else {
                 ("sample", round - warmup)
             };
-            let time_a = |c: &mut dyn FnMut() -> A| {
-                self.sampler
-                    .time_one(&mut || c(), phase, idx)
-                    .map_err(|source| RatioAssertionError::Sample {
-                        side: "candidate",
-                        source,
-                    })
-            };
-            let time_b = |r: &mut dyn FnMut() -> B| {
-                self.sampler
-                    .time_one(&mut || r(), phase, idx)
-                    .map_err(|source| RatioAssertionError::Sample {
-                        side: "reference",
-                        source,
-                    })
-            };
             let (ta, tb) = if round % 2 == 0 {
-                let ta = time_a(&mut candidate)?;
-                (ta, time_b(&mut reference)?)
+                let ta = self.time_side("candidate", &mut candidate, phase, idx)?;
+                (ta, self.time_side("reference", &mut reference, phase, idx)?)
             } else {
-                let tb = time_b(&mut reference)?;
-                (time_a(&mut candidate)?, tb)
+                let tb = self.time_side("reference", &mut reference, phase, idx)?;
+                (self.time_side("candidate", &mut candidate, phase, idx)?, tb)
             };
             if round >= warmup {
                 a.push(ta);
@@ -262,11 +220,24 @@ impl RatioCheck {
         }
         check_ratio_samples(&a, &b, cmp, limit, self.bootstrap)
     }
+
+    /// Times one call of one side; a panic is reported with the side's name.
+    fn time_side<R>(
+        &self,
+        side: &'static str,
+        f: &mut impl FnMut() -> R,
+        phase: &'static str,
+        index: usize,
+    ) -> Result<u64, RatioAssertionError> {
+        self.sampler
+            .time_one(f, phase, index)
+            .map_err(|source| RatioAssertionError::Sample { side, source })
+    }
 }
 
 /// Asserts that a candidate closure is at most `limit` times slower than a reference,
 /// measured interleaved in the same run; evaluates to the
-/// [`RatioEstimate`](crate::compare::RatioEstimate).
+/// [`RatioEstimate`](crate::regress::bootstrap::RatioEstimate).
 ///
 /// ```
 /// use perf_core::assert_faster_than;
@@ -289,14 +260,14 @@ impl RatioCheck {
 #[macro_export]
 macro_rules! assert_faster_than {
     ($($opt:ident = $val:expr),+ ; $cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::ratio::RatioCheck::new() $(.$opt($val))+
+        $crate::regress::latency::__finish(
+            $crate::regress::ratio::RatioCheck::new() $(.$opt($val))+
                 .run($cand, $refr, $crate::__perf_cmp!($op), $limit),
         )
     };
     ($cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::ratio::RatioCheck::new().run($cand, $refr, $crate::__perf_cmp!($op), $limit),
+        $crate::regress::latency::__finish(
+            $crate::regress::ratio::RatioCheck::new().run($cand, $refr, $crate::__perf_cmp!($op), $limit),
         )
     };
 }
@@ -306,10 +277,10 @@ macro_rules! assert_faster_than {
 #[macro_export]
 macro_rules! __perf_cmp {
     (<) => {
-        $crate::assert::Cmp::Lt
+        $crate::regress::latency::Cmp::Lt
     };
     (<=) => {
-        $crate::assert::Cmp::Le
+        $crate::regress::latency::Cmp::Le
     };
     ($op:tt) => {
         ::core::compile_error!(::core::concat!(
@@ -323,6 +294,7 @@ macro_rules! __perf_cmp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
 
     #[test]
     fn interleaving_alternates_and_warmup_is_discarded() {

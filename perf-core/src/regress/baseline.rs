@@ -3,9 +3,9 @@
 //! the code got measurably slower than the baseline beyond a tolerance.
 //!
 //! The decision: the ratio `median(now) / median(baseline)` with a seeded 99% bootstrap
-//! interval ([`compare`](crate::compare)); a regression is reported only when the interval's
-//! lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and "within
-//! tolerance" are excluded by the data. A baseline from another machine or build (see
+//! interval ([`bootstrap`](crate::regress::bootstrap)); a regression is reported only when
+//! the interval's lower bound exceeds `1 + tolerance` (default 10%), so both "no change" and
+//! "within tolerance" are excluded by the data. A baseline from another machine or build (see
 //! [`Fingerprint`]) is skipped with a note on stderr instead of failing.
 //!
 //! `PERF_BASELINE=update` rewrites baselines; `PERF_BASELINE_DIR` moves them (see
@@ -14,253 +14,17 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
-use crate::assert::summarize;
-use crate::clock::Clock;
-use crate::compare::{median_ratio, Bootstrap, CompareError, RatioEstimate};
-use crate::env::{self, BaselineMode, EnvError};
-pub use crate::fingerprint::Fingerprint;
-use crate::sampler::{SampleError, Sampler};
-use crate::{format_duration, LatencySummary};
-
-/// The baseline file format this version writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub use crate::regress::baseline_error::{BaselineError, Regression};
+pub use crate::regress::baseline_file::{Baseline, BaselineSummary, FORMAT_VERSION};
+use crate::regress::bootstrap::{bootstrap_setters, median_ratio, Bootstrap, RatioEstimate};
+use crate::regress::env::{self, BaselineMode};
+pub use crate::regress::fingerprint::Fingerprint;
+use crate::regress::sampler::{sampling_setters, summarize, SampleError, Sampler};
 
 /// Tolerated slowdown when a check does not say: 10%.
 pub const DEFAULT_TOLERANCE: f64 = 0.10;
-
-/// The headline numbers of a baseline, in nanoseconds, for people reading the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BaselineSummary {
-    /// Number of samples.
-    pub count: u64,
-    /// Smallest sample.
-    pub min_ns: u64,
-    /// Median.
-    pub p50_ns: u64,
-    /// 90th percentile.
-    pub p90_ns: u64,
-    /// 99th percentile.
-    pub p99_ns: u64,
-    /// Largest sample.
-    pub max_ns: u64,
-    /// Mean.
-    pub mean_ns: u64,
-}
-
-impl From<&LatencySummary> for BaselineSummary {
-    fn from(s: &LatencySummary) -> Self {
-        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        BaselineSummary {
-            count: s.count,
-            min_ns: ns(s.min),
-            p50_ns: ns(s.p50),
-            p90_ns: ns(s.p90),
-            p99_ns: ns(s.p99),
-            max_ns: ns(s.max),
-            mean_ns: ns(s.mean),
-        }
-    }
-}
-
-/// The content of a baseline file.
-///
-/// ```
-/// use perf_core::baseline::{Baseline, Fingerprint};
-/// let b = Baseline::new("parse_small", Fingerprint::current(), vec![30, 10, 20]);
-/// assert_eq!(b.samples_ns, vec![10, 20, 30]);
-/// let json = b.to_json();
-/// assert!(json.starts_with("{\n  \"format_version\": 1,"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Baseline {
-    /// [`FORMAT_VERSION`] when written.
-    pub format_version: u32,
-    /// The baseline's name (its file stem).
-    pub name: String,
-    /// Where it was measured.
-    pub fingerprint: Fingerprint,
-    /// Headline numbers.
-    pub summary: BaselineSummary,
-    /// Every sample in nanoseconds, sorted ascending (stable diffs).
-    pub samples_ns: Vec<u64>,
-}
-
-impl Baseline {
-    /// A baseline of `samples_ns` (sorted here).
-    pub fn new(name: &str, fingerprint: Fingerprint, mut samples_ns: Vec<u64>) -> Self {
-        samples_ns.sort_unstable();
-        let summary = BaselineSummary::from(&summarize(&samples_ns));
-        Baseline {
-            format_version: FORMAT_VERSION,
-            name: name.to_owned(),
-            fingerprint,
-            summary,
-            samples_ns,
-        }
-    }
-
-    /// The file's text: pretty JSON, fields in a fixed order, trailing newline.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
-    }
-
-    /// Reads and validates a baseline file.
-    pub fn read(path: &Path) -> Result<Self, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError::Io {
-            path: path.to_owned(),
-            error: e.to_string(),
-        })?;
-        Self::parse(&text, path)
-    }
-
-    /// Parses a baseline file's text; `path` names it in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, BaselineError> {
-        let corrupt = |reason: String| BaselineError::Corrupt {
-            path: path.to_owned(),
-            reason,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
-        match value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-        {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            found => {
-                return Err(BaselineError::UnsupportedFormat {
-                    path: path.to_owned(),
-                    found: found.map_or_else(|| "none".to_owned(), |v| v.to_string()),
-                })
-            }
-        }
-        let b: Baseline =
-            serde_json::from_value(value).map_err(|e| corrupt(format!("unexpected shape: {e}")))?;
-        if b.samples_ns.is_empty() {
-            return Err(corrupt("it holds no samples".into()));
-        }
-        Ok(b)
-    }
-
-    /// Writes the file atomically (a temporary file in the same directory, then a rename),
-    /// creating the directory.
-    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
-        let io = |e: std::io::Error| BaselineError::Io {
-            path: path.to_owned(),
-            error: e.to_string(),
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
-        std::fs::write(&tmp, self.to_json()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
-    }
-}
-
-/// A baseline assertion could not be made, or found a regression.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum BaselineError {
-    /// The name cannot be a file name.
-    #[error("invalid baseline name {0:?}: use ASCII letters, digits, '_', '-' or '.', not starting with '.'")]
-    InvalidName(String),
-    /// The tolerance is not a finite non-negative fraction.
-    #[error("invalid tolerance {0}: give a fraction ≥ 0, e.g. 0.1 for 10%")]
-    InvalidTolerance(f64),
-    /// The file could not be read or written.
-    #[error("baseline file {path}: {error}; check the path and permissions (set PERF_BASELINE_DIR to move baselines)")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        error: String,
-    },
-    /// The file is not a valid baseline.
-    #[error("baseline file {path} is corrupt ({reason}); delete it, or rerun with PERF_BASELINE=update to regenerate it")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The file was written by another version of perf.
-    #[error("baseline file {path} has format_version {found}, this perf reads version {FORMAT_VERSION}; rerun with PERF_BASELINE=update to regenerate it")]
-    UnsupportedFormat {
-        /// The file.
-        path: PathBuf,
-        /// The version found (`none` if missing).
-        found: String,
-    },
-    /// Measuring failed.
-    #[error(transparent)]
-    Sample(#[from] SampleError),
-    /// Comparing failed.
-    #[error(transparent)]
-    Compare(#[from] CompareError),
-    /// A `PERF_BASELINE*` variable is invalid.
-    #[error(transparent)]
-    Env(#[from] EnvError),
-    /// The code is measurably slower than its baseline.
-    #[error("{0}")]
-    Regression(Box<Regression>),
-}
-
-/// The details of a regression.
-#[derive(Clone)]
-pub struct Regression {
-    /// Baseline name.
-    pub name: String,
-    /// Baseline file.
-    pub path: PathBuf,
-    /// `median(now) / median(baseline)` with its interval.
-    pub estimate: RatioEstimate,
-    /// The tolerance.
-    pub tolerance: f64,
-    /// The baseline's samples.
-    pub baseline: LatencySummary,
-    /// This run's samples.
-    pub current: LatencySummary,
-}
-
-impl fmt::Debug for Regression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for Regression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = &self.estimate;
-        writeln!(
-            f,
-            "performance regression in `{}`: median {} now vs {} in the baseline, {:+.1}% ({:.0}% CI {:+.1}%..{:+.1}%), beyond the {:.1}% tolerance",
-            self.name,
-            format_duration(Duration::from_nanos(e.candidate_median_ns)),
-            format_duration(Duration::from_nanos(e.reference_median_ns)),
-            (e.ratio - 1.0) * 100.0,
-            e.confidence * 100.0,
-            (e.lower - 1.0) * 100.0,
-            (e.upper - 1.0) * 100.0,
-            self.tolerance * 100.0
-        )?;
-        writeln!(f, "  baseline: {}", self.baseline)?;
-        writeln!(f, "  now:      {}", self.current)?;
-        write!(
-            f,
-            "  if the slowdown is intended, accept it: PERF_BASELINE=update cargo test (rewrites {})",
-            self.path.display()
-        )
-    }
-}
 
 /// What a baseline assertion did, when it did not fail.
 #[derive(Debug, Clone)]
@@ -363,23 +127,7 @@ impl BaselineCheck {
         }
     }
 
-    /// Timed calls.
-    pub fn samples(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.samples(n);
-        self
-    }
-
-    /// Untimed calls first.
-    pub fn warmup(mut self, n: usize) -> Self {
-        self.sampler = self.sampler.warmup(n);
-        self
-    }
-
-    /// The clock to read.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.sampler = self.sampler.clock(clock);
-        self
-    }
+    sampling_setters!("calls");
 
     /// Tolerated slowdown as a fraction (0.1 = 10%).
     pub fn tolerance(mut self, fraction: f64) -> Self {
@@ -387,17 +135,7 @@ impl BaselineCheck {
         self
     }
 
-    /// Confidence level of the interval (default 0.99).
-    pub fn confidence(mut self, level: f64) -> Self {
-        self.bootstrap.confidence = level;
-        self
-    }
-
-    /// Bootstrap seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.bootstrap.seed = seed;
-        self
-    }
+    bootstrap_setters!();
 
     /// The baseline directory, instead of `PERF_BASELINE_DIR` / `perf-baselines`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -543,19 +281,12 @@ impl BaselineCheck {
 #[macro_export]
 macro_rules! assert_no_regression {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                $(.$opt($val))+
-                .run($f),
+        $crate::regress::latency::__finish(
+            $crate::__perf_baseline_check!($name $(, $opt = $val)+).run($f),
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                .run($f),
-        )
+        $crate::regress::latency::__finish($crate::__perf_baseline_check!($name).run($f))
     };
 }
 
@@ -574,21 +305,28 @@ macro_rules! assert_no_regression {
 #[macro_export]
 macro_rules! assert_no_regression_async {
     ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                $(.$opt($val))+
+        $crate::regress::latency::__finish(
+            $crate::__perf_baseline_check!($name $(, $opt = $val)+)
                 .run_async($f)
                 .await,
         )
     };
     ($name:expr, $f:expr $(,)?) => {
-        $crate::assert::__finish(
-            $crate::baseline::BaselineCheck::new($name)
-                .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
-                .run_async($f)
-                .await,
+        $crate::regress::latency::__finish(
+            $crate::__perf_baseline_check!($name).run_async($f).await,
         )
+    };
+}
+
+/// The [`BaselineCheck`] both baseline macros run: the calling crate's directory (read at
+/// the caller's compile time, so the file lands in the crate under test), then the options.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __perf_baseline_check {
+    ($name:expr $(, $opt:ident = $val:expr)*) => {
+        $crate::regress::baseline::BaselineCheck::new($name)
+            .manifest_dir(::core::env!("CARGO_MANIFEST_DIR"))
+            $(.$opt($val))*
     };
 }
 
@@ -605,28 +343,5 @@ mod tests {
             );
         }
         assert!(check_name("parse_v2.small-input").is_ok());
-    }
-
-    #[test]
-    fn json_round_trips_and_is_stable() {
-        let b = Baseline::new("x", Fingerprint::current(), vec![3, 1, 2]);
-        let json = b.to_json();
-        assert_eq!(Baseline::parse(&json, Path::new("x.json")).unwrap(), b);
-        let keys: Vec<&str> = json
-            .lines()
-            .filter(|l| l.starts_with("  \""))
-            .map(|l| l.trim().split('"').nth(1).unwrap())
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "format_version",
-                "name",
-                "fingerprint",
-                "summary",
-                "samples_ns"
-            ]
-        );
-        assert_eq!(b.to_json(), json);
     }
 }

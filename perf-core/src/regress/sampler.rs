@@ -1,16 +1,17 @@
 //! Runs a closure (or an async closure) many times and records how long each call took, on
 //! an injectable [`Clock`], catching a panicking call. The measuring half of the regression
-//! assertions in [`assert`](crate::assert), [`baseline`](crate::baseline) and
-//! [`ratio`](crate::ratio).
+//! assertions in [`latency`](crate::regress::latency), [`baseline`](crate::regress::baseline)
+//! and [`ratio`](crate::regress::ratio).
 
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::clock::Clock;
+use crate::{LatencyHistogram, LatencySummary};
 
 /// Number of timed calls when a check does not say: enough for a p999 clause (see
-/// [`Stat::min_samples`](crate::assert::Stat::min_samples)).
+/// [`Stat::min_samples`](crate::regress::latency::Stat::min_samples)).
 pub const DEFAULT_SAMPLES: usize = 1000;
 
 /// Number of untimed calls before sampling when a check does not say: fills caches, lazy
@@ -73,6 +74,15 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "(non-string panic payload)".to_owned()
     }
+}
+
+/// The summary of samples in nanoseconds, as the assertions report and judge it.
+pub(crate) fn summarize(samples_ns: &[u64]) -> LatencySummary {
+    let h = LatencyHistogram::new();
+    for &s in samples_ns {
+        h.record_nanos(s);
+    }
+    h.summary()
 }
 
 impl Sampler {
@@ -207,6 +217,34 @@ impl Sampler {
         Ok(self.clock.now_nanos().saturating_sub(start))
     }
 }
+
+/// The `samples`, `warmup` and `clock` methods of an assertion builder, written once for
+/// [`LatencyCheck`](crate::regress::latency::LatencyCheck),
+/// [`RatioCheck`](crate::regress::ratio::RatioCheck) and
+/// [`BaselineCheck`](crate::regress::baseline::BaselineCheck) so the three measure alike:
+/// each holds a `sampler: Sampler` and these set it. `$calls` says what is timed, for the docs.
+macro_rules! sampling_setters {
+    ($calls:literal) => {
+        #[doc = concat!("Number of timed ", $calls, " (default [`DEFAULT_SAMPLES`](crate::regress::sampler::DEFAULT_SAMPLES)).")]
+        pub fn samples(mut self, n: usize) -> Self {
+            self.sampler = self.sampler.samples(n);
+            self
+        }
+
+        #[doc = concat!("Number of untimed ", $calls, " first (default [`DEFAULT_WARMUP`](crate::regress::sampler::DEFAULT_WARMUP)).")]
+        pub fn warmup(mut self, n: usize) -> Self {
+            self.sampler = self.sampler.warmup(n);
+            self
+        }
+
+        /// The clock to read (a manual clock makes tests exact).
+        pub fn clock(mut self, clock: $crate::clock::Clock) -> Self {
+            self.sampler = self.sampler.clock(clock);
+            self
+        }
+    };
+}
+pub(crate) use sampling_setters;
 
 #[cfg(test)]
 mod tests {
