@@ -734,4 +734,14 @@ mod tests {
         let f: f64 = std::iter::repeat_n(0.1f64, 10).sum();
         assert_ne!(f, 1.0);
     }
+
+    #[test]
+    fn floor_nanos_is_exact_floor() {
+        assert_eq!(floor_nanos(d("0.000000035")), 35);
+        assert_eq!(floor_nanos(d("0.0000000359999")), 35);
+        assert_eq!(floor_nanos(d("0.00612500")), 6_125_000);
+        assert_eq!(floor_nanos(d("12")), 12_000_000_000);
+        assert_eq!(floor_nanos(d("-1")), 0);
+        assert_eq!(floor_nanos(Decimal::MAX), u64::MAX);
+    }
 }

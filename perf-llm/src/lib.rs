@@ -33,21 +33,27 @@ pub mod cache;
 mod call;
 mod cost;
 mod error;
-mod macro_support;
+mod meter;
+pub mod names;
+mod pending;
 pub mod pricing;
 pub mod providers;
+mod response;
 pub mod stream;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;
 pub mod usage;
 
 pub use budget::{Budget, BudgetKey, Budgets, Window};
-pub use call::{
-    CallStatus, LlmCall, LlmMeter, LlmResponse, ModelTotals, ATTR_ERROR, ATTR_MODEL,
-    ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS, COST_TOTAL, OPERATION_DURATION,
-    TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, UNKNOWN_MODEL_TOTAL,
-};
+pub use call::{CallStatus, LlmCall};
 pub use cost::Cost;
+pub use meter::{LlmMeter, ModelTotals};
+pub use names::{
+    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
+    COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
+    UNKNOWN_MODEL_TOTAL,
+};
+pub use response::LlmResponse;
 pub use error::{BudgetExceeded, PriceError, UsageError};
 pub use pricing::{ModelPrice, PriceTable};
 pub use usage::{TokenUsage, UsageStatus};
@@ -60,8 +66,8 @@ pub use perf_macros::llm_call;
 /// What `#[llm_call]` generates code against. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::LlmMeter;
-    pub use crate::macro_support::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
+    pub use crate::meter::LlmMeter;
+    pub use crate::pending::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
     /// `#[llm_call]` also times the fn as `#[timed]` does, through perf-core's callsite.
     pub use perf_core;
 }

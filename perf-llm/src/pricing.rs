@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::cost::{Cost, FixedCost, FixedRates};
 use crate::error::PriceError;
+use crate::names::{ATTR_MODEL, UNKNOWN_MODEL_TOTAL};
 use crate::usage::TokenUsage;
 
 /// The largest price accepted, in USD per token: anything above is surely a unit mistake
@@ -430,10 +431,7 @@ impl PriceTable {
     pub fn price(&self, model: &str) -> Result<&ModelPrice, PriceError> {
         self.get(model).ok_or_else(|| {
             self.unknown.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!(
-                crate::call::UNKNOWN_MODEL_TOTAL,
-                crate::call::ATTR_MODEL => model.to_owned()
-            )
+            metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => model.to_owned())
             .increment(1);
             PriceError::UnknownModel {
                 model: model.to_owned(),

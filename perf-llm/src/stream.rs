@@ -12,7 +12,8 @@ use perf_core::clock::Clock;
 use pin_project::{pin_project, pinned_drop};
 use serde_json::Value;
 
-use crate::call::{CallStatus, LlmCall, LlmMeter};
+use crate::call::{CallStatus, LlmCall};
+use crate::meter::LlmMeter;
 use crate::providers::anthropic::AnthropicStreamUsage;
 use crate::usage::{TokenUsage, UsageStatus};
 
