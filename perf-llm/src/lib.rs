@@ -47,15 +47,15 @@ pub mod usage;
 pub use budget::{Budget, BudgetKey, Budgets, Window};
 pub use call::{CallStatus, LlmCall};
 pub use cost::Cost;
+pub use error::{BudgetExceeded, PriceError, UsageError};
 pub use meter::{LlmMeter, ModelTotals};
 pub use names::{
     ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
     COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
     UNKNOWN_MODEL_TOTAL,
 };
-pub use response::LlmResponse;
-pub use error::{BudgetExceeded, PriceError, UsageError};
 pub use pricing::{ModelPrice, PriceTable};
+pub use response::LlmResponse;
 pub use usage::{TokenUsage, UsageStatus};
 
 /// The decimal type of every amount of money (re-exported so users need not depend on it).

@@ -431,8 +431,7 @@ impl PriceTable {
     pub fn price(&self, model: &str) -> Result<&ModelPrice, PriceError> {
         self.get(model).ok_or_else(|| {
             self.unknown.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => model.to_owned())
-            .increment(1);
+            metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => model.to_owned()).increment(1);
             PriceError::UnknownModel {
                 model: model.to_owned(),
                 suggestions: self.nearest(model, 3),
