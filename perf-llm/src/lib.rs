@@ -28,6 +28,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod billing;
 pub mod budget;
 pub mod cache;
 mod call;

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram};
 
+use crate::billing::CostSum;
 use crate::budget::Budgets;
 use crate::call::{CallStatus, LlmCall};
-use crate::cost::{Cost, CostSum};
+use crate::cost::Cost;
 use crate::error::BudgetExceeded;
 use crate::names::{
     ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
