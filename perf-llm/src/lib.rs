@@ -26,6 +26,24 @@
 //! assert_eq!(call.cost, Some(cost));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Modules
+//!
+//! * [`usage`]: [`TokenUsage`] and [`UsageStatus`], the one convention for every provider.
+//! * [`providers`]: response types and `TokenUsage::from_*` per provider; `json`: their readers.
+//! * [`pricing`]: the [`PriceTable`] (`table`) and the exact price-file readers (`load`).
+//! * `cost`: the bill, [`Cost`], and the [`ResolvedRates`](pricing::ResolvedRates) it is billed at.
+//! * `billing`: the exact fixed-point bill, its decimal fallback, the meter's running sum.
+//! * `call`: one call, [`LlmCall`], and how it ended, [`CallStatus`].
+//! * `response`: [`LlmResponse`], what a response tells the meter (usage, model, provider).
+//! * `meter`: [`LlmMeter`]: series and handles, exact totals, budgets, the `llm_call` event.
+//! * [`names`]: every metric and attribute name, with the exporter's histogram buckets.
+//! * `pending`: `Pending`, the in-flight call guard that `#[llm_call]` generates code against.
+//! * [`stream`]: streamed responses metered chunk by chunk.
+//! * [`budget`]: soft alerts and hard limits per user, endpoint or model.
+//! * [`cache`]: identical requests and embeddings served once.
+//! * `tokens` (feature `tiktoken`): token counting and truncation.
+//! * `error`: [`UsageError`], [`PriceError`], [`BudgetExceeded`].
 #![warn(missing_docs)]
 
 mod billing;
