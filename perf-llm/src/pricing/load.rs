@@ -165,27 +165,36 @@ fn check_max(model: &str, field: &str, p: Decimal) -> Result<Decimal, PriceError
     }
 }
 
+/// Each rate's slot, with its name in perf-llm's own format and in LiteLLM's list.
+type Slot = (
+    &'static str,
+    &'static str,
+    fn(&mut Rates) -> &mut Option<Decimal>,
+);
+
+#[rustfmt::skip]
+const SLOTS: [Slot; 6] = [
+    ("input", "input_cost_per_token", |r| &mut r.input),
+    ("output", "output_cost_per_token", |r| &mut r.output),
+    ("cache_read", "cache_read_input_token_cost", |r| &mut r.cache_read),
+    ("cache_write_5m", "cache_creation_input_token_cost", |r| &mut r.cache_write_5m),
+    ("cache_write_1h", "cache_creation_input_token_cost_above_1hr", |r| &mut r.cache_write_1h),
+    ("reasoning", "output_cost_per_reasoning_token", |r| &mut r.reasoning),
+];
+
 /// Rates of perf-llm's own format, given per million tokens.
 fn own_rates(model: &str, raw: &HashMap<String, Box<RawValue>>) -> Result<Rates, PriceError> {
     let per_million = Decimal::from(1_000_000u32);
     let mut r = Rates::default();
     for (field, v) in raw {
-        let slot = match field.as_str() {
-            "input" => &mut r.input,
-            "output" => &mut r.output,
-            "cache_read" => &mut r.cache_read,
-            "cache_write_5m" => &mut r.cache_write_5m,
-            "cache_write_1h" => &mut r.cache_write_1h,
-            "reasoning" => &mut r.reasoning,
-            other => {
-                return Err(PriceError::InvalidPrice {
-                    model: model.into(),
-                    field: other.into(),
-                    reason: "unknown field; expected input, output, cache_read, cache_write_5m, cache_write_1h, reasoning, provider, currency or tiers".into(),
-                })
-            }
+        let Some((_, _, slot)) = SLOTS.iter().find(|(own, _, _)| own == field) else {
+            return Err(PriceError::InvalidPrice {
+                model: model.into(),
+                field: field.as_str().into(),
+                reason: "unknown field; expected input, output, cache_read, cache_write_5m, cache_write_1h, reasoning, provider, currency or tiers".into(),
+            });
         };
-        *slot = price(model, field, v, true)?
+        *slot(&mut r) = price(model, field, v, true)?
             .map(|p| p / per_million)
             .map(|p| check_max(model, field, p))
             .transpose()?;
@@ -195,15 +204,8 @@ fn own_rates(model: &str, raw: &HashMap<String, Box<RawValue>>) -> Result<Rates,
 
 /// The LiteLLM fields perf-llm bills, by the slot they fill.
 fn litellm_slot<'r>(r: &'r mut Rates, base_name: &str) -> Option<&'r mut Option<Decimal>> {
-    Some(match base_name {
-        "input_cost_per_token" => &mut r.input,
-        "output_cost_per_token" => &mut r.output,
-        "cache_read_input_token_cost" => &mut r.cache_read,
-        "cache_creation_input_token_cost" => &mut r.cache_write_5m,
-        "cache_creation_input_token_cost_above_1hr" => &mut r.cache_write_1h,
-        "output_cost_per_reasoning_token" => &mut r.reasoning,
-        _ => return None,
-    })
+    let (_, _, slot) = SLOTS.iter().find(|(_, litellm, _)| *litellm == base_name)?;
+    Some(slot(r))
 }
 
 fn litellm_entry(
