@@ -26,30 +26,55 @@
 //! assert_eq!(call.cost, Some(cost));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Modules
+//!
+//! * [`usage`]: [`TokenUsage`] and [`UsageStatus`], the one convention for every provider.
+//! * [`providers`]: response types and `TokenUsage::from_*` per provider; `json`: their readers.
+//! * [`pricing`]: the [`PriceTable`] (`table`) and the exact price-file readers (`load`).
+//! * `cost`: the bill, [`Cost`], and the [`ResolvedRates`](pricing::ResolvedRates) it is billed at.
+//! * `billing`: the exact fixed-point bill, its decimal fallback, the meter's running sum.
+//! * `call`: one call, [`LlmCall`], and how it ended, [`CallStatus`].
+//! * `response`: [`LlmResponse`], what a response tells the meter (usage, model, provider).
+//! * `meter`: [`LlmMeter`]: series and handles, exact totals, budgets, the `llm_call` event.
+//! * [`names`]: every metric and attribute name, with the exporter's histogram buckets.
+//! * `pending`: `Pending`, the in-flight call guard that `#[llm_call]` generates code against.
+//! * [`stream`]: streamed responses metered chunk by chunk.
+//! * [`budget`]: soft alerts and hard limits per user, endpoint or model.
+//! * [`cache`]: identical requests and embeddings served once.
+//! * `tokens` (feature `tiktoken`): token counting and truncation.
+//! * `error`: [`UsageError`], [`PriceError`], [`BudgetExceeded`].
 #![warn(missing_docs)]
 
+mod billing;
 pub mod budget;
 pub mod cache;
 mod call;
 mod cost;
 mod error;
-mod macro_support;
+mod meter;
+pub mod names;
+mod pending;
 pub mod pricing;
 pub mod providers;
+mod response;
 pub mod stream;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;
 pub mod usage;
 
 pub use budget::{Budget, BudgetKey, Budgets, Window};
-pub use call::{
-    CallStatus, LlmCall, LlmMeter, LlmResponse, ModelTotals, ATTR_ERROR, ATTR_MODEL,
-    ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS, COST_TOTAL, OPERATION_DURATION,
-    TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE, UNKNOWN_MODEL_TOTAL,
-};
+pub use call::{CallStatus, LlmCall};
 pub use cost::Cost;
 pub use error::{BudgetExceeded, PriceError, UsageError};
+pub use meter::{LlmMeter, ModelTotals};
+pub use names::{
+    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
+    COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
+    UNKNOWN_MODEL_TOTAL,
+};
 pub use pricing::{ModelPrice, PriceTable};
+pub use response::LlmResponse;
 pub use usage::{TokenUsage, UsageStatus};
 
 /// The decimal type of every amount of money (re-exported so users need not depend on it).
@@ -60,8 +85,8 @@ pub use perf_macros::llm_call;
 /// What `#[llm_call]` generates code against. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::LlmMeter;
-    pub use crate::macro_support::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
+    pub use crate::meter::LlmMeter;
+    pub use crate::pending::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
     /// `#[llm_call]` also times the fn as `#[timed]` does, through perf-core's callsite.
     pub use perf_core;
 }

@@ -12,7 +12,8 @@ use perf_core::clock::Clock;
 use pin_project::{pin_project, pinned_drop};
 use serde_json::Value;
 
-use crate::call::{CallStatus, LlmCall, LlmMeter};
+use crate::call::{CallStatus, LlmCall};
+use crate::meter::LlmMeter;
 use crate::providers::anthropic::AnthropicStreamUsage;
 use crate::usage::{TokenUsage, UsageStatus};
 
@@ -270,6 +271,21 @@ mod tests {
         n
     }
 
+    /// `call` metered over `script` on `clock`, recorded nowhere; its report.
+    fn metered<F>(
+        script: Script,
+        call: LlmCall,
+        usage_of: F,
+        clock: Clock,
+    ) -> (MeteredStream<Script, F>, StreamReport)
+    where
+        F: FnMut(&Value) -> Option<TokenUsage>,
+    {
+        let s = MeteredStream::with_clock(script, call, usage_of, clock).unrecorded();
+        let report = s.report();
+        (s, report)
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -290,14 +306,12 @@ mod tests {
             ]),
             hand,
         };
-        let mut s = MeteredStream::with_clock(
+        let (mut s, report) = metered(
             script,
             LlmCall::new("openai", "gpt-4o"),
             openai_chat_usage,
             clock,
-        )
-        .unrecorded();
-        let report = s.report();
+        );
         assert_eq!(drain(&mut s, 100), 4);
         let call = report.get().expect("recorded at the end");
         assert_eq!(call.time_to_first_chunk, Some(ms(200)));
@@ -316,14 +330,12 @@ mod tests {
             items: VecDeque::from(vec![(ms(10), json!({"usage": null}))]),
             hand,
         };
-        let mut s = MeteredStream::with_clock(
+        let (mut s, report) = metered(
             script,
             LlmCall::new("openai", "gpt-4o"),
             openai_chat_usage,
             clock,
-        )
-        .unrecorded();
-        let report = s.report();
+        );
         drain(&mut s, 10);
         let call = report.get().unwrap();
         assert_eq!(call.usage, UsageStatus::Missing);
@@ -350,14 +362,12 @@ mod tests {
             ]),
             hand: hand.clone(),
         };
-        let mut s = MeteredStream::with_clock(
+        let (mut s, report) = metered(
             script,
             LlmCall::new("anthropic", "claude-3-5-haiku"),
             anthropic_usage(),
             clock,
-        )
-        .unrecorded();
-        let report = s.report();
+        );
         assert_eq!(drain(&mut s, 2), 2);
         hand.advance(ms(5));
         drop(s);
@@ -389,14 +399,12 @@ mod tests {
             ]),
             hand,
         };
-        let mut s = MeteredStream::with_clock(
+        let (mut s, report) = metered(
             script,
             LlmCall::new("anthropic", "claude-3-5-haiku"),
             anthropic_usage(),
             clock,
-        )
-        .unrecorded();
-        let report = s.report();
+        );
         drain(&mut s, 10);
         let u = *report.get().unwrap().usage.usage().unwrap();
         assert_eq!((u.input, u.cache_read, u.output), (1000, 950, 3));

@@ -2,8 +2,6 @@
 //! input (as OpenTelemetry GenAI requires), so OpenAI's `prompt_tokens` and Anthropic's
 //! `input_tokens + cache_*` land in the same field and cached tokens are never billed twice.
 
-use serde_json::Value;
-
 use crate::error::UsageError;
 
 /// Tokens of one call, normalised.
@@ -130,50 +128,6 @@ impl TokenUsage {
         }
         .validate()
     }
-
-    /// Usage from an OpenAI Chat Completions response, or the final chunk of a stream
-    /// requested with `stream_options.include_usage` (earlier chunks have `"usage": null`
-    /// and give [`UsageError::Missing`]). Accepts the whole response or its `usage` object.
-    ///
-    /// ```
-    /// let u = perf_llm::TokenUsage::from_openai_chat(&serde_json::json!({
-    ///     "usage": {"prompt_tokens": 12, "completion_tokens": 30,
-    ///               "completion_tokens_details": {"reasoning_tokens": 20}}})).unwrap();
-    /// assert_eq!((u.input, u.output, u.reasoning), (12, 30, 20));
-    /// ```
-    pub fn from_openai_chat(response: &Value) -> Result<TokenUsage, UsageError> {
-        crate::providers::openai::chat_usage(response)
-    }
-
-    /// Usage from an OpenAI Responses API response (`input_tokens`, `output_tokens`,
-    /// `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`), or
-    /// its `response.completed` stream event.
-    ///
-    /// ```
-    /// let u = perf_llm::TokenUsage::from_openai_responses(&serde_json::json!({
-    ///     "usage": {"input_tokens": 100, "output_tokens": 5,
-    ///               "input_tokens_details": {"cached_tokens": 64}}})).unwrap();
-    /// assert_eq!((u.input, u.cache_read), (100, 64));
-    /// ```
-    pub fn from_openai_responses(response: &Value) -> Result<TokenUsage, UsageError> {
-        crate::providers::openai::responses_usage(response)
-    }
-
-    /// Usage from an Anthropic Messages response, a `message_start` event, or a
-    /// `message_delta` event (whose counts are cumulative). Input is normalised:
-    /// `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.
-    ///
-    /// ```
-    /// let u = perf_llm::TokenUsage::from_anthropic(&serde_json::json!({
-    ///     "type": "message", "usage": {"input_tokens": 10, "output_tokens": 3,
-    ///     "cache_creation_input_tokens": 50,
-    ///     "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 30}}
-    /// })).unwrap();
-    /// assert_eq!((u.input, u.cache_write, u.cache_write_1h), (60, 50, 30));
-    /// ```
-    pub fn from_anthropic(response: &Value) -> Result<TokenUsage, UsageError> {
-        crate::providers::anthropic::usage(response)
-    }
 }
 
 fn part_of(part: &'static str, p: u64, whole: &'static str, w: u64) -> Result<(), UsageError> {
@@ -219,116 +173,6 @@ impl UsageStatus {
             UsageStatus::Missing => "missing",
         }
     }
-}
-
-/// Reads the usage object: `v.usage`, `v.message.usage`, `v.response.usage`, or `v` itself
-/// when it carries one of `marker`'s keys.
-pub(crate) fn usage_object<'a>(
-    v: &'a Value,
-    provider: &'static str,
-    markers: &[&str],
-) -> Result<&'a serde_json::Map<String, Value>, UsageError> {
-    let Some(obj) = v.as_object() else {
-        return Err(UsageError::NotAnObject {
-            provider,
-            field: "response",
-            found: kind(v),
-        });
-    };
-    if markers.iter().any(|m| obj.contains_key(*m)) {
-        return Ok(obj);
-    }
-    for outer in ["message", "response"] {
-        if let Some(u) = obj.get(outer).and_then(|m| m.get("usage")) {
-            return as_usage_obj(u, provider);
-        }
-    }
-    match obj.get("usage") {
-        Some(u) => as_usage_obj(u, provider),
-        None => Err(UsageError::Missing { provider }),
-    }
-}
-
-fn as_usage_obj<'a>(
-    u: &'a Value,
-    provider: &'static str,
-) -> Result<&'a serde_json::Map<String, Value>, UsageError> {
-    match u {
-        Value::Object(o) => Ok(o),
-        Value::Null => Err(UsageError::Missing { provider }),
-        other => Err(UsageError::NotAnObject {
-            provider,
-            field: "usage",
-            found: kind(other),
-        }),
-    }
-}
-
-/// A count at `obj[key]`: absent or `null` is `None`; anything but a non-negative integer
-/// that fits `u64` is an error naming `path`.
-pub(crate) fn count(
-    obj: &serde_json::Map<String, Value>,
-    key: &str,
-    path: &'static str,
-    provider: &'static str,
-) -> Result<Option<u64>, UsageError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| UsageError::InvalidCount {
-                provider,
-                field: path,
-                value: n.to_string(),
-            }),
-        Some(other) => Err(UsageError::InvalidCount {
-            provider,
-            field: path,
-            value: truncate(other.to_string()),
-        }),
-    }
-}
-
-/// The object at `obj[key]`: absent or `null` is `None`.
-pub(crate) fn sub_object<'a>(
-    obj: &'a serde_json::Map<String, Value>,
-    key: &str,
-    path: &'static str,
-    provider: &'static str,
-) -> Result<Option<&'a serde_json::Map<String, Value>>, UsageError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(other) => Err(UsageError::NotAnObject {
-            provider,
-            field: path,
-            found: kind(other),
-        }),
-    }
-}
-
-fn kind(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(_) => "a boolean".into(),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
-fn truncate(mut s: String) -> String {
-    if s.len() > 40 {
-        let mut end = 40;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]

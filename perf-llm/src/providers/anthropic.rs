@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::UsageError;
-use crate::usage::{count, sub_object, usage_object, TokenUsage};
+use crate::providers::json::{count, sub_object, usage_object};
+use crate::usage::TokenUsage;
 
 const P: &str = "anthropic";
 
@@ -114,8 +115,22 @@ impl Partial {
     }
 }
 
-pub(crate) fn usage(v: &Value) -> Result<TokenUsage, UsageError> {
-    partial(v)?.finish()
+impl TokenUsage {
+    /// Usage from an Anthropic Messages response, a `message_start` event, or a
+    /// `message_delta` event (whose counts are cumulative). Input is normalised:
+    /// `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.
+    ///
+    /// ```
+    /// let u = perf_llm::TokenUsage::from_anthropic(&serde_json::json!({
+    ///     "type": "message", "usage": {"input_tokens": 10, "output_tokens": 3,
+    ///     "cache_creation_input_tokens": 50,
+    ///     "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 30}}
+    /// })).unwrap();
+    /// assert_eq!((u.input, u.cache_write, u.cache_write_1h), (60, 50, 30));
+    /// ```
+    pub fn from_anthropic(response: &Value) -> Result<TokenUsage, UsageError> {
+        partial(response)?.finish()
+    }
 }
 
 /// Merges a Messages stream's usage: `message_start` carries the input counts,
@@ -251,7 +266,7 @@ mod tests {
             "cache_read_input_tokens": 5000, "cache_creation_input_tokens": 1000,
             "cache_creation": {"ephemeral_5m_input_tokens": 600, "ephemeral_1h_input_tokens": 400},
             "output_tokens": 200}});
-        let u = usage(&v).unwrap();
+        let u = TokenUsage::from_anthropic(&v).unwrap();
         assert_eq!(
             u,
             TokenUsage {
@@ -269,7 +284,10 @@ mod tests {
     #[test]
     fn delta_alone_is_incomplete_but_merges_with_start() {
         let delta = json!({"type": "message_delta", "usage": {"output_tokens": 7}});
-        assert!(matches!(usage(&delta), Err(UsageError::Incomplete { .. })));
+        assert!(matches!(
+            TokenUsage::from_anthropic(&delta),
+            Err(UsageError::Incomplete { .. })
+        ));
         let mut acc = AnthropicStreamUsage::default();
         assert!(acc.usage().is_none());
         acc.update(&json!({"type": "message_start", "message": {"usage": {
@@ -291,7 +309,10 @@ mod tests {
     fn overflowing_sum_is_an_error() {
         let v = json!({"usage": {"input_tokens": u64::MAX, "cache_read_input_tokens": 1,
             "output_tokens": 0}});
-        assert!(matches!(usage(&v), Err(UsageError::Overflow { .. })));
+        assert!(matches!(
+            TokenUsage::from_anthropic(&v),
+            Err(UsageError::Overflow { .. })
+        ));
     }
 
     #[test]
@@ -300,7 +321,7 @@ mod tests {
             "cache_creation_input_tokens": 10,
             "cache_creation": {"ephemeral_1h_input_tokens": 11}}});
         assert!(matches!(
-            usage(&v),
+            TokenUsage::from_anthropic(&v),
             Err(UsageError::PartExceedsWhole { .. })
         ));
     }

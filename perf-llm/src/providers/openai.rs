@@ -5,97 +5,93 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::UsageError;
-use crate::usage::{count, sub_object, usage_object, TokenUsage};
+use crate::providers::json::{count, nested_count, usage_object};
+use crate::usage::TokenUsage;
 
-const CHAT: &str = "openai chat";
-const RESPONSES: &str = "openai responses";
+/// Where one OpenAI API puts its counts: each key, with the path an error names.
+struct Fields {
+    provider: &'static str,
+    input: (&'static str, &'static str),
+    output: (&'static str, &'static str),
+    input_details: (&'static str, &'static str),
+    cached: (&'static str, &'static str),
+    output_details: (&'static str, &'static str),
+    reasoning: (&'static str, &'static str),
+}
 
-pub(crate) fn chat_usage(v: &Value) -> Result<TokenUsage, UsageError> {
-    let u = usage_object(v, CHAT, &["prompt_tokens", "completion_tokens"])?;
-    let input = count(u, "prompt_tokens", "usage.prompt_tokens", CHAT)?;
-    let output = count(u, "completion_tokens", "usage.completion_tokens", CHAT)?;
-    let (Some(input), output) = (input, output) else {
-        return Err(UsageError::Missing { provider: CHAT });
-    };
-    let cached = match sub_object(
-        u,
-        "prompt_tokens_details",
-        "usage.prompt_tokens_details",
-        CHAT,
-    )? {
-        Some(d) => count(
-            d,
-            "cached_tokens",
-            "usage.prompt_tokens_details.cached_tokens",
-            CHAT,
-        )?,
-        None => None,
-    };
-    let reasoning = match sub_object(
-        u,
+// The two APIs name the same counts differently; one reader serves both.
+const CHAT: Fields = Fields {
+    provider: "openai chat",
+    input: ("prompt_tokens", "usage.prompt_tokens"),
+    output: ("completion_tokens", "usage.completion_tokens"),
+    input_details: ("prompt_tokens_details", "usage.prompt_tokens_details"),
+    cached: ("cached_tokens", "usage.prompt_tokens_details.cached_tokens"),
+    output_details: (
         "completion_tokens_details",
         "usage.completion_tokens_details",
-        CHAT,
-    )? {
-        Some(d) => count(
-            d,
-            "reasoning_tokens",
-            "usage.completion_tokens_details.reasoning_tokens",
-            CHAT,
-        )?,
-        None => None,
+    ),
+    reasoning: (
+        "reasoning_tokens",
+        "usage.completion_tokens_details.reasoning_tokens",
+    ),
+};
+
+const RESPONSES: Fields = Fields {
+    provider: "openai responses",
+    input: ("input_tokens", "usage.input_tokens"),
+    output: ("output_tokens", "usage.output_tokens"),
+    input_details: ("input_tokens_details", "usage.input_tokens_details"),
+    cached: ("cached_tokens", "usage.input_tokens_details.cached_tokens"),
+    output_details: ("output_tokens_details", "usage.output_tokens_details"),
+    reasoning: (
+        "reasoning_tokens",
+        "usage.output_tokens_details.reasoning_tokens",
+    ),
+};
+
+impl TokenUsage {
+    /// Usage from an OpenAI Chat Completions response, or the final chunk of a stream
+    /// requested with `stream_options.include_usage` (earlier chunks have `"usage": null`
+    /// and give [`UsageError::Missing`]). Accepts the whole response or its `usage` object.
+    ///
+    /// ```
+    /// let u = perf_llm::TokenUsage::from_openai_chat(&serde_json::json!({
+    ///     "usage": {"prompt_tokens": 12, "completion_tokens": 30,
+    ///               "completion_tokens_details": {"reasoning_tokens": 20}}})).unwrap();
+    /// assert_eq!((u.input, u.output, u.reasoning), (12, 30, 20));
+    /// ```
+    pub fn from_openai_chat(response: &Value) -> Result<TokenUsage, UsageError> {
+        read(response, &CHAT)
+    }
+
+    /// Usage from an OpenAI Responses API response (`input_tokens`, `output_tokens`,
+    /// `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`), or
+    /// its `response.completed` stream event.
+    ///
+    /// ```
+    /// let u = perf_llm::TokenUsage::from_openai_responses(&serde_json::json!({
+    ///     "usage": {"input_tokens": 100, "output_tokens": 5,
+    ///               "input_tokens_details": {"cached_tokens": 64}}})).unwrap();
+    /// assert_eq!((u.input, u.cache_read), (100, 64));
+    /// ```
+    pub fn from_openai_responses(response: &Value) -> Result<TokenUsage, UsageError> {
+        read(response, &RESPONSES)
+    }
+}
+
+fn read(v: &Value, f: &Fields) -> Result<TokenUsage, UsageError> {
+    let p = f.provider;
+    let u = usage_object(v, p, &[f.input.0, f.output.0])?;
+    let input = count(u, f.input.0, f.input.1, p)?;
+    let output = count(u, f.output.0, f.output.1, p)?;
+    let Some(input) = input else {
+        return Err(UsageError::Missing { provider: p });
     };
+    let cached = nested_count(u, f.input_details, f.cached, p)?;
+    let reasoning = nested_count(u, f.output_details, f.reasoning, p)?;
     TokenUsage {
         input,
         // Embeddings responses have prompt_tokens and no completion_tokens.
-        output: output.unwrap_or(0),
-        cache_read: cached.unwrap_or(0),
-        cache_write: 0,
-        cache_write_1h: 0,
-        reasoning: reasoning.unwrap_or(0),
-    }
-    .validate()
-}
-
-pub(crate) fn responses_usage(v: &Value) -> Result<TokenUsage, UsageError> {
-    let u = usage_object(v, RESPONSES, &["input_tokens", "output_tokens"])?;
-    let input = count(u, "input_tokens", "usage.input_tokens", RESPONSES)?;
-    let output = count(u, "output_tokens", "usage.output_tokens", RESPONSES)?;
-    let Some(input) = input else {
-        return Err(UsageError::Missing {
-            provider: RESPONSES,
-        });
-    };
-    let cached = match sub_object(
-        u,
-        "input_tokens_details",
-        "usage.input_tokens_details",
-        RESPONSES,
-    )? {
-        Some(d) => count(
-            d,
-            "cached_tokens",
-            "usage.input_tokens_details.cached_tokens",
-            RESPONSES,
-        )?,
-        None => None,
-    };
-    let reasoning = match sub_object(
-        u,
-        "output_tokens_details",
-        "usage.output_tokens_details",
-        RESPONSES,
-    )? {
-        Some(d) => count(
-            d,
-            "reasoning_tokens",
-            "usage.output_tokens_details.reasoning_tokens",
-            RESPONSES,
-        )?,
-        None => None,
-    };
-    TokenUsage {
-        input,
         output: output.unwrap_or(0),
         cache_read: cached.unwrap_or(0),
         cache_write: 0,
@@ -244,7 +240,7 @@ mod tests {
             "prompt_tokens": 2000, "completion_tokens": 300, "total_tokens": 2300,
             "prompt_tokens_details": {"cached_tokens": 1500, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 100}}});
-        let u = chat_usage(&v).unwrap();
+        let u = TokenUsage::from_openai_chat(&v).unwrap();
         assert_eq!(
             u,
             TokenUsage {
@@ -261,29 +257,39 @@ mod tests {
     #[test]
     fn stream_chunk_without_usage_is_missing() {
         let v = json!({"choices": [{"delta": {"content": "hi"}}], "usage": null});
-        assert_eq!(chat_usage(&v), Err(UsageError::Missing { provider: CHAT }));
+        assert_eq!(
+            TokenUsage::from_openai_chat(&v),
+            Err(UsageError::Missing {
+                provider: CHAT.provider
+            })
+        );
         assert!(matches!(
-            chat_usage(&json!({})),
+            TokenUsage::from_openai_chat(&json!({})),
             Err(UsageError::Missing { .. })
         ));
     }
 
     #[test]
     fn bad_counts_name_the_field() {
-        let e = chat_usage(&json!({"usage": {"prompt_tokens": -3, "completion_tokens": 1}}))
-            .unwrap_err();
+        let e = TokenUsage::from_openai_chat(
+            &json!({"usage": {"prompt_tokens": -3, "completion_tokens": 1}}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("usage.prompt_tokens"), "{e}");
-        let e = chat_usage(&json!({"usage": {"prompt_tokens": 3.5}})).unwrap_err();
+        let e =
+            TokenUsage::from_openai_chat(&json!({"usage": {"prompt_tokens": 3.5}})).unwrap_err();
         assert!(matches!(e, UsageError::InvalidCount { .. }));
-        let e = chat_usage(&json!({"usage": {"prompt_tokens": 1e30}})).unwrap_err();
+        let e =
+            TokenUsage::from_openai_chat(&json!({"usage": {"prompt_tokens": 1e30}})).unwrap_err();
         assert!(matches!(e, UsageError::InvalidCount { .. }));
-        let e = chat_usage(&json!({"usage": {"prompt_tokens": "12"}})).unwrap_err();
+        let e =
+            TokenUsage::from_openai_chat(&json!({"usage": {"prompt_tokens": "12"}})).unwrap_err();
         assert!(matches!(e, UsageError::InvalidCount { .. }));
-        let e = chat_usage(&json!({"usage": {"prompt_tokens": 10,
+        let e = TokenUsage::from_openai_chat(&json!({"usage": {"prompt_tokens": 10,
             "prompt_tokens_details": {"cached_tokens": 11}}}))
         .unwrap_err();
         assert!(matches!(e, UsageError::PartExceedsWhole { .. }), "{e}");
-        let e = chat_usage(&json!({"usage": [1]})).unwrap_err();
+        let e = TokenUsage::from_openai_chat(&json!({"usage": [1]})).unwrap_err();
         assert!(matches!(e, UsageError::NotAnObject { .. }));
     }
 
@@ -293,7 +299,7 @@ mod tests {
             "input_tokens": 100, "output_tokens": 50, "total_tokens": 150,
             "input_tokens_details": {"cached_tokens": 64},
             "output_tokens_details": {"reasoning_tokens": 30}}}});
-        let u = responses_usage(&v).unwrap();
+        let u = TokenUsage::from_openai_responses(&v).unwrap();
         assert_eq!(
             (u.input, u.output, u.cache_read, u.reasoning),
             (100, 50, 64, 30)

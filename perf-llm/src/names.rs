@@ -1,0 +1,75 @@
+//! Every metric and attribute name perf-llm records, in one place, with the exporter's
+//! buckets for its histograms: the OpenTelemetry GenAI names, spelled as Prometheus names.
+//! Import these constants; never copy a name as a string.
+
+use perf_core::export::{
+    GEN_AI_DURATION_BUCKETS, GEN_AI_TIME_PER_CHUNK_BUCKETS, GEN_AI_TOKEN_BUCKETS,
+};
+
+/// Histogram of call durations, seconds (`gen_ai.client.operation.duration`).
+pub const OPERATION_DURATION: &str = "gen_ai_client_operation_duration_seconds";
+/// Histogram of tokens per call, by `gen_ai_token_type` (`gen_ai.client.token.usage`).
+pub const TOKEN_USAGE: &str = "gen_ai_client_token_usage";
+/// Histogram of time to first chunk of streamed calls, seconds.
+pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai_client_operation_time_to_first_chunk_seconds";
+/// Histogram of the time between output chunks of streamed calls, seconds.
+pub const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai_client_operation_time_per_output_chunk_seconds";
+/// Counter of money spent, in **nano-USD** (10⁻⁹ $).
+///
+/// A `metrics` counter is a `u64`, so dollars cannot be counted directly. The exact total
+/// is kept in-process per series (integer fixed point at the prices' own scale); the counter
+/// is set to its floor in nano-dollars, so it never drifts from the exact sum by more than
+/// 1 n$ however many calls are added. Divide by 1e9 in queries: `sum(rate(gen_ai_client_cost_nano_usd_total[1h])) / 1e9`.
+pub const COST_TOTAL: &str = "gen_ai_client_cost_nano_usd_total";
+/// Gauge of net prompt-cache savings so far, USD (display value of an exact decimal total).
+///
+/// A gauge, not a counter: savings are net of the cache-write premium and go down when a
+/// call writes to the cache and reads nothing.
+pub const CACHE_SAVINGS: &str = "gen_ai_client_cache_savings_usd";
+/// Counter of price lookups for models the price table does not know.
+pub const UNKNOWN_MODEL_TOTAL: &str = "gen_ai_client_unknown_model_total";
+/// Attribute: the operation (`chat`, `embeddings`, `text_completion` …).
+pub const ATTR_OPERATION: &str = "gen_ai_operation_name";
+/// Attribute: the provider (`openai`, `anthropic` …).
+pub const ATTR_PROVIDER: &str = "gen_ai_provider_name";
+/// Attribute: the model asked for.
+pub const ATTR_MODEL: &str = "gen_ai_request_model";
+/// Attribute of [`TOKEN_USAGE`]: `input` or `output`.
+pub const ATTR_TOKEN_TYPE: &str = "gen_ai_token_type";
+/// Attribute of failed calls: the error's type.
+pub const ATTR_ERROR: &str = "error_type";
+
+/// The exporter's buckets for perf-llm's histograms; the facade passes them to the exporter.
+/// Each histogram name above is paired with its OpenTelemetry GenAI bucket set.
+///
+/// ```
+/// use perf_llm::names::{HISTOGRAM_BUCKETS, TOKEN_USAGE};
+/// let (_, buckets) = HISTOGRAM_BUCKETS.iter().find(|(n, _)| *n == TOKEN_USAGE).unwrap();
+/// assert_eq!(buckets.first(), Some(&1.0));
+/// ```
+pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
+    (OPERATION_DURATION, GEN_AI_DURATION_BUCKETS),
+    (TIME_TO_FIRST_CHUNK, GEN_AI_DURATION_BUCKETS),
+    (TIME_PER_OUTPUT_CHUNK, GEN_AI_TIME_PER_CHUNK_BUCKETS),
+    (TOKEN_USAGE, GEN_AI_TOKEN_BUCKETS),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_histogram_has_buckets_and_nothing_else_does() {
+        let mut with_buckets: Vec<&str> = HISTOGRAM_BUCKETS.iter().map(|(n, _)| *n).collect();
+        with_buckets.sort_unstable();
+        let mut histograms = vec![
+            OPERATION_DURATION,
+            TOKEN_USAGE,
+            TIME_TO_FIRST_CHUNK,
+            TIME_PER_OUTPUT_CHUNK,
+        ];
+        histograms.sort_unstable();
+        assert_eq!(with_buckets, histograms);
+        assert!(HISTOGRAM_BUCKETS.iter().all(|(_, b)| !b.is_empty()));
+    }
+}

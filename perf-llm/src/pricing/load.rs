@@ -1,0 +1,412 @@
+//! Reading price lists exactly: LiteLLM's public `model_prices_and_context_window.json`,
+//! perf-llm's own small JSON format and the built-in table. Every amount is a [`Decimal`]
+//! parsed from the number's text, never through `f64`.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde_json::value::RawValue;
+
+use crate::error::PriceError;
+use crate::pricing::table::{ModelPrice, Models, PriceTable, Rates};
+
+/// The largest price accepted, in USD per token: anything above is surely a unit mistake
+/// (a per-million price in a per-token field), and the bound keeps every bill exact.
+const MAX_PRICE_PER_TOKEN: Decimal = Decimal::ONE;
+
+/// The date the built-in table was taken from the providers' published price pages.
+pub const BUILTIN_PRICES_TAKEN: &str = "2025-07-01";
+
+const BUILTIN_JSON: &str = include_str!("builtin_prices.json");
+
+impl PriceTable {
+    /// The built-in table: a handful of current OpenAI, Anthropic and Google models, taken
+    /// on [`BUILTIN_PRICES_TAKEN`]. Prices change; load a current list for billing.
+    ///
+    /// ```
+    /// let t = perf_llm::PriceTable::builtin();
+    /// assert!(t.get("gpt-4o").is_some());
+    /// assert_eq!(t.taken(), Some(perf_llm::pricing::BUILTIN_PRICES_TAKEN));
+    /// ```
+    pub fn builtin() -> Self {
+        // The embedded file is checked by a unit test; an error here cannot happen at run time.
+        Self::from_json(BUILTIN_JSON).unwrap_or_default()
+    }
+
+    /// Reads LiteLLM's `model_prices_and_context_window.json` (prices per token). The
+    /// `sample_spec` entry is skipped, as are entries priced per image, second or
+    /// character (no per-token field). Fields perf-llm does not bill (objects such as
+    /// `search_context_cost_per_query`, strings, lists) are ignored; a per-token price field
+    /// that is not a non-negative number is an error naming the model and field.
+    pub fn from_litellm_json(json: &str) -> Result<PriceTable, PriceError> {
+        let top: HashMap<String, Box<RawValue>> =
+            serde_json::from_str(json).map_err(|e| PriceError::Json(e.to_string()))?;
+        let mut models = Models::with_capacity_and_hasher(top.len(), Default::default());
+        for (model, entry) in top {
+            if model == "sample_spec" {
+                continue;
+            }
+            let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(entry.get())
+                .map_err(|_| PriceError::InvalidPrice {
+                    model: model.clone(),
+                    field: "(entry)".into(),
+                    reason: "the entry is not a JSON object".into(),
+                })?;
+            if let Some(price) = litellm_entry(&model, &fields)? {
+                models.insert(model, price);
+            }
+        }
+        Ok(PriceTable::indexed(models, None))
+    }
+
+    /// Reads perf-llm's own format: prices in USD **per million tokens** (numbers or
+    /// strings, both read exactly), optional 1-hour cache writes and long-context tiers.
+    ///
+    /// ```
+    /// let t = perf_llm::PriceTable::from_json(r#"{
+    ///   "currency": "USD", "taken": "2025-07-01",
+    ///   "models": {
+    ///     "claude-sonnet-4": {"provider": "anthropic", "input": 3, "output": 15,
+    ///        "cache_read": 0.3, "cache_write_5m": 3.75, "cache_write_1h": 6,
+    ///        "tiers": [{"above_input_tokens": 200000, "input": 6, "output": 22.5}]}
+    ///   }}"#).unwrap();
+    /// assert_eq!(t.taken(), Some("2025-07-01"));
+    /// ```
+    pub fn from_json(json: &str) -> Result<PriceTable, PriceError> {
+        type Fields = HashMap<String, Box<RawValue>>;
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[serde(default)]
+            currency: Option<String>,
+            #[serde(default)]
+            taken: Option<String>,
+            models: HashMap<String, Fields>,
+        }
+        let file: File = serde_json::from_str(json).map_err(|e| PriceError::Json(e.to_string()))?;
+        check_currency("*", file.currency.as_deref())?;
+        let mut models = Models::with_capacity_and_hasher(file.models.len(), Default::default());
+        for (model, fields) in file.models {
+            let bad = |field: &str, reason: String| PriceError::InvalidPrice {
+                model: model.clone(),
+                field: field.into(),
+                reason,
+            };
+            let mut p = ModelPrice {
+                provider: None,
+                base: Rates::default(),
+                tiers: Vec::new(),
+            };
+            let mut rates = Fields::new();
+            for (field, raw) in fields {
+                match field.as_str() {
+                    "provider" => {
+                        p.provider = Some(
+                            serde_json::from_str(raw.get())
+                                .map_err(|e| bad("provider", e.to_string()))?,
+                        )
+                    }
+                    "currency" => {
+                        let c: String = serde_json::from_str(raw.get())
+                            .map_err(|e| bad("currency", e.to_string()))?;
+                        check_currency(&model, Some(&c))?;
+                    }
+                    "tiers" => {
+                        let tiers: Vec<Fields> = serde_json::from_str(raw.get()).map_err(|e| {
+                            bad("tiers", format!("expected a list of objects: {e}"))
+                        })?;
+                        for mut t in tiers {
+                            let above = t
+                                .remove("above_input_tokens")
+                                .and_then(|a| serde_json::from_str::<u64>(a.get()).ok())
+                                .ok_or_else(|| {
+                                    bad(
+                                        "tiers.above_input_tokens",
+                                        "each tier needs a non-negative integer above_input_tokens"
+                                            .into(),
+                                    )
+                                })?;
+                            p.tiers.push((above, own_rates(&model, &t)?));
+                        }
+                    }
+                    _ => {
+                        rates.insert(field, raw);
+                    }
+                }
+            }
+            p.base = own_rates(&model, &rates)?;
+            p.tiers.sort_by_key(|t| t.0);
+            models.insert(model, p);
+        }
+        Ok(PriceTable::indexed(models, file.taken))
+    }
+}
+
+fn check_currency(model: &str, currency: Option<&str>) -> Result<(), PriceError> {
+    match currency {
+        None => Ok(()),
+        Some(c) if c.eq_ignore_ascii_case("USD") => Ok(()),
+        Some(c) => Err(PriceError::UnknownCurrency {
+            model: model.into(),
+            currency: c.into(),
+        }),
+    }
+}
+
+fn check_max(model: &str, field: &str, p: Decimal) -> Result<Decimal, PriceError> {
+    if p > MAX_PRICE_PER_TOKEN {
+        Err(PriceError::InvalidPrice {
+            model: model.into(),
+            field: field.into(),
+            reason: format!("{p} USD per token is above $1 per token; is it a per-million price?"),
+        })
+    } else {
+        Ok(p)
+    }
+}
+
+/// Each rate's slot, with its name in perf-llm's own format and in LiteLLM's list.
+type Slot = (
+    &'static str,
+    &'static str,
+    fn(&mut Rates) -> &mut Option<Decimal>,
+);
+
+#[rustfmt::skip]
+const SLOTS: [Slot; 6] = [
+    ("input", "input_cost_per_token", |r| &mut r.input),
+    ("output", "output_cost_per_token", |r| &mut r.output),
+    ("cache_read", "cache_read_input_token_cost", |r| &mut r.cache_read),
+    ("cache_write_5m", "cache_creation_input_token_cost", |r| &mut r.cache_write_5m),
+    ("cache_write_1h", "cache_creation_input_token_cost_above_1hr", |r| &mut r.cache_write_1h),
+    ("reasoning", "output_cost_per_reasoning_token", |r| &mut r.reasoning),
+];
+
+/// Rates of perf-llm's own format, given per million tokens.
+fn own_rates(model: &str, raw: &HashMap<String, Box<RawValue>>) -> Result<Rates, PriceError> {
+    let per_million = Decimal::from(1_000_000u32);
+    let mut r = Rates::default();
+    for (field, v) in raw {
+        let Some((_, _, slot)) = SLOTS.iter().find(|(own, _, _)| own == field) else {
+            return Err(PriceError::InvalidPrice {
+                model: model.into(),
+                field: field.as_str().into(),
+                reason: "unknown field; expected input, output, cache_read, cache_write_5m, cache_write_1h, reasoning, provider, currency or tiers".into(),
+            });
+        };
+        *slot(&mut r) = price(model, field, v, true)?
+            .map(|p| p / per_million)
+            .map(|p| check_max(model, field, p))
+            .transpose()?;
+    }
+    Ok(r)
+}
+
+/// The LiteLLM fields perf-llm bills, by the slot they fill.
+fn litellm_slot<'r>(r: &'r mut Rates, base_name: &str) -> Option<&'r mut Option<Decimal>> {
+    let (_, _, slot) = SLOTS.iter().find(|(_, litellm, _)| *litellm == base_name)?;
+    Some(slot(r))
+}
+
+fn litellm_entry(
+    model: &str,
+    fields: &HashMap<String, Box<RawValue>>,
+) -> Result<Option<ModelPrice>, PriceError> {
+    if let Some(c) = fields.get("currency") {
+        let c: String = serde_json::from_str(c.get()).unwrap_or_else(|_| c.get().to_owned());
+        check_currency(model, Some(&c))?;
+    }
+    let mut base = Rates::default();
+    let mut tiers: Vec<(u64, Rates)> = Vec::new();
+    for (field, raw) in fields {
+        // `input_cost_per_token_above_200k_tokens` → tier 200_000, slot input.
+        let (name, tier) = match field
+            .strip_suffix("k_tokens")
+            .and_then(|s| s.rsplit_once("_above_"))
+        {
+            Some((name, k)) if litellm_slot(&mut Rates::default(), name).is_some() => {
+                match k.parse::<u64>() {
+                    Ok(k) => (name, Some(k.saturating_mul(1000))),
+                    Err(_) => continue,
+                }
+            }
+            _ => (field.as_str(), None),
+        };
+        let rates = match tier {
+            None => &mut base,
+            Some(t) => match tiers.iter().position(|(x, _)| *x == t) {
+                Some(i) => &mut tiers[i].1,
+                None => {
+                    tiers.push((t, Rates::default()));
+                    &mut tiers.last_mut().expect("just pushed").1
+                }
+            },
+        };
+        let Some(slot) = litellm_slot(rates, name) else {
+            continue;
+        };
+        *slot = price(model, field, raw, false)?
+            .map(|p| check_max(model, field, p))
+            .transpose()?;
+    }
+    if base.input.is_none() && base.output.is_none() {
+        return Ok(None);
+    }
+    tiers.sort_by_key(|t| t.0);
+    let provider = fields
+        .get("litellm_provider")
+        .and_then(|p| serde_json::from_str::<String>(p.get()).ok());
+    Ok(Some(ModelPrice {
+        provider,
+        base,
+        tiers,
+    }))
+}
+
+/// A price from its JSON text: a number (or, if `strings`, a string holding one); `null` is
+/// absent. Never goes through `f64`.
+fn price(
+    model: &str,
+    field: &str,
+    raw: &RawValue,
+    strings: bool,
+) -> Result<Option<Decimal>, PriceError> {
+    let text = raw.get().trim();
+    let bad = |reason: String| PriceError::InvalidPrice {
+        model: model.into(),
+        field: field.into(),
+        reason,
+    };
+    if text == "null" {
+        return Ok(None);
+    }
+    let number = if text.starts_with('"') && strings {
+        serde_json::from_str::<String>(text).map_err(|e| bad(e.to_string()))?
+    } else if text.starts_with('-') || text.starts_with(|c: char| c.is_ascii_digit()) {
+        text.to_owned()
+    } else {
+        return Err(bad(format!(
+            "expected a price in USD per token, found `{}`",
+            short(text)
+        )));
+    };
+    let d = parse_exact_decimal(&number).map_err(bad)?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(bad(format!("negative price {d}")));
+    }
+    Ok(Some(d))
+}
+
+fn short(s: &str) -> &str {
+    let mut end = s.len().min(40);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Parses a JSON number's text (`-?digits[.digits][e[+-]digits]`) into the exact decimal it
+/// names. Errors if it needs more than 28 significant digits or 28 decimal places.
+///
+/// ```
+/// use perf_llm::pricing::parse_exact_decimal;
+/// assert_eq!(parse_exact_decimal("5.0000000000000004e-08").unwrap().to_string(),
+///            "0.000000050000000000000004");
+/// assert_eq!(parse_exact_decimal("3.4375e-07").unwrap().to_string(), "0.00000034375");
+/// ```
+pub fn parse_exact_decimal(text: &str) -> Result<Decimal, String> {
+    let err = || format!("`{}` is not a decimal number", short(text));
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa_text, exp) = match rest.find(['e', 'E']) {
+        Some(i) => {
+            let e: i64 = rest[i + 1..].parse().map_err(|_| err())?;
+            (&rest[..i], e)
+        }
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa_text.split_once('.').unwrap_or((mantissa_text, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(err());
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    // Trailing zeros carry no value; dropping them keeps 1.000e-30-style texts in range.
+    let trimmed = digits.trim_end_matches('0');
+    let dropped = (digits.len() - trimmed.len()) as i64;
+    if trimmed.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    if trimmed.len() > 28 {
+        return Err(format!(
+            "`{}` has more than 28 significant digits; a decimal cannot hold it exactly",
+            short(text)
+        ));
+    }
+    let mut m: i128 = trimmed.parse().map_err(|_| err())?;
+    let mut scale = frac.len() as i64 - exp - dropped;
+    while scale < 0 {
+        m = m
+            .checked_mul(10)
+            .filter(|m| *m < 1i128 << 96)
+            .ok_or_else(|| format!("`{}` is too large", short(text)))?;
+        scale += 1;
+    }
+    if scale > 28 {
+        return Err(format!(
+            "`{}` is finer than 1e-28; a decimal cannot hold it exactly",
+            short(text)
+        ));
+    }
+    let d = Decimal::try_from_i128_with_scale(if neg { -m } else { m }, scale as u32)
+        .map_err(|e| format!("`{}`: {e}", short(text)))?;
+    Ok(d.normalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_decimal_parsing() {
+        let p = |s| parse_exact_decimal(s).unwrap().to_string();
+        assert_eq!(p("5.0000000000000004e-08"), "0.000000050000000000000004");
+        assert_eq!(p("3.4375e-07"), "0.00000034375");
+        assert_eq!(p("8.75e-09"), "0.00000000875");
+        assert_eq!(p("2.75e-08"), "0.0000000275");
+        assert_eq!(p("0.0000025"), "0.0000025");
+        assert_eq!(p("1E+2"), "100");
+        assert_eq!(p("0"), "0");
+        assert_eq!(p("0.0"), "0");
+        assert_eq!(p("1.000e-28"), "0.0000000000000000000000000001");
+        assert!(parse_exact_decimal("1e-30").unwrap_err().contains("finer"));
+        assert!(parse_exact_decimal("12345678901234567890123456789").is_err());
+        for bad in [
+            "",
+            ".",
+            "e5",
+            "1e",
+            "1.2.3",
+            "0x10",
+            "NaN",
+            "1e99999999999999999999",
+        ] {
+            assert!(parse_exact_decimal(bad).is_err(), "{bad}");
+        }
+        // 3.4375e-07 USD per token for a million tokens is exactly 0.34375 USD.
+        let d = parse_exact_decimal("3.4375e-07").unwrap() * Decimal::from(1_000_000u32);
+        assert_eq!(d.normalize().to_string(), "0.34375");
+    }
+
+    #[test]
+    fn builtin_table_parses() {
+        let t = PriceTable::from_json(BUILTIN_JSON).unwrap();
+        assert!(t.len() >= 8);
+        assert_eq!(t.taken(), Some(BUILTIN_PRICES_TAKEN));
+    }
+}
