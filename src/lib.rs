@@ -18,8 +18,36 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use perf_async as async_;
-pub use perf_core as core;
 pub use perf_llm as llm;
+
+/// `perf-core`, re-exported whole, with one addition: [`core::export::prometheus`] starts
+/// the exporter with the bucket sets of every perf crate's histograms.
+pub mod core {
+    #[doc(inline)]
+    pub use perf_core::*;
+
+    /// `perf_core::export`, whose [`prometheus`] also knows perf-llm's histograms.
+    pub mod export {
+        #[doc(inline)]
+        pub use perf_core::export::*;
+
+        /// Starts configuring the Prometheus exporter, with perf-llm's GenAI bucket sets
+        /// ([`perf_llm::names::HISTOGRAM_BUCKETS`]) on top of `perf_core::export::prometheus()`'s
+        /// defaults: each crate names its own histograms' buckets, none copies another's names.
+        ///
+        /// ```
+        /// let (_recorder, exporter) = perf::core::export::prometheus().build().unwrap();
+        /// assert!(exporter.local_addr().is_none());
+        /// ```
+        pub fn prometheus() -> PrometheusBuilder {
+            // The sets are constants that `tests/facade.rs` checks install; were one ever
+            // invalid, the exporter would still start, with the default buckets.
+            perf_core::export::prometheus()
+                .buckets_for_metrics(perf_llm::names::HISTOGRAM_BUCKETS)
+                .unwrap_or_else(|_| perf_core::export::prometheus())
+        }
+    }
+}
 
 /// `#[perf::llm_call(provider = "openai")]` meters an async fn that calls a model: see
 /// `perf_llm::llm_call`. Its generated code names `::perf::llm`, so a crate that depends

@@ -38,3 +38,40 @@ fn macros_expand_through_the_facade() {
     let mini = totals.iter().find(|t| t.model == "gpt-4o-mini").unwrap();
     assert_eq!((mini.usage.input, mini.usage.output), (1000, 10));
 }
+
+/// `perf::core::export::prometheus()` gives each perf-llm histogram the bucket set perf-llm
+/// names for it (`perf::llm::names::HISTOGRAM_BUCKETS`): the exporter copies no names.
+#[test]
+fn the_facade_exporter_uses_perf_llm_bucket_sets() {
+    let (recorder, exporter) = perf::core::export::prometheus().build().unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        for (name, _) in perf::llm::names::HISTOGRAM_BUCKETS {
+            metrics::histogram!(*name).record(1.0);
+        }
+    });
+    let text = exporter.render();
+    for (name, buckets) in perf::llm::names::HISTOGRAM_BUCKETS {
+        let les: Vec<f64> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{name}_bucket{{le=\"")))
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|le| *le != "+Inf")
+            .map(|le| le.parse().unwrap())
+            .collect();
+        assert_eq!(les, buckets.to_vec(), "{name}'s buckets in\n{text}");
+    }
+    // perf-core alone gives them the default latency buckets.
+    let (recorder, exporter) = perf_core::export::prometheus().build().unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::histogram!(perf::llm::TOKEN_USAGE).record(1.0);
+    });
+    let last_le = perf_core::export::DEFAULT_LATENCY_BUCKETS.last().unwrap();
+    assert!(
+        exporter.render().contains(&format!(
+            "{}_bucket{{le=\"{last_le}\"}}",
+            perf::llm::TOKEN_USAGE
+        )),
+        "{}",
+        exporter.render()
+    );
+}

@@ -13,10 +13,7 @@ use super::layer::{CardinalityLayer, CardinalityRecorder};
 use super::text::RenderOptions;
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, ExportError};
-use crate::names::{
-    DEFAULT_LATENCY_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TIME_PER_CHUNK_BUCKETS,
-    GEN_AI_TOKEN_BUCKETS,
-};
+use crate::names::DEFAULT_LATENCY_BUCKETS;
 use crate::registry::Registry;
 
 /// Starts configuring the Prometheus exporter.
@@ -45,31 +42,16 @@ impl Default for PrometheusBuilder {
 
 impl PrometheusBuilder {
     /// Defaults: no listener (use [`PrometheusExporter::render`]), latency buckets
-    /// [`DEFAULT_LATENCY_BUCKETS`], GenAI bucket sets for the `gen_ai_*` histograms, upkeep
-    /// every 5 s, at most 1000 values per label.
+    /// [`DEFAULT_LATENCY_BUCKETS`] for every histogram, upkeep every 5 s, at most 1000 values
+    /// per label. The crates above perf-core name their own histograms' buckets (perf-llm:
+    /// `perf_llm::names::HISTOGRAM_BUCKETS`); the facade's `perf::core::export::prometheus()`
+    /// passes them in through [`buckets_for_metrics`](Self::buckets_for_metrics).
     pub fn new() -> Self {
         PrometheusBuilder {
             listen: None,
             global_labels: Vec::new(),
             buckets: DEFAULT_LATENCY_BUCKETS.to_vec(),
-            metric_buckets: vec![
-                (
-                    "gen_ai_client_operation_duration_seconds".into(),
-                    GEN_AI_DURATION_BUCKETS.to_vec(),
-                ),
-                (
-                    "gen_ai_client_operation_time_to_first_chunk_seconds".into(),
-                    GEN_AI_DURATION_BUCKETS.to_vec(),
-                ),
-                (
-                    "gen_ai_client_operation_time_per_output_chunk_seconds".into(),
-                    GEN_AI_TIME_PER_CHUNK_BUCKETS.to_vec(),
-                ),
-                (
-                    "gen_ai_client_token_usage".into(),
-                    GEN_AI_TOKEN_BUCKETS.to_vec(),
-                ),
-            ],
+            metric_buckets: Vec::new(),
             upkeep: Duration::from_secs(5),
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
@@ -216,11 +198,7 @@ mod tests {
             .unwrap();
         assert_eq!(buckets_of(&b, "a_seconds"), [&[0.1, 1.0][..]]);
         assert_eq!(buckets_of(&b, "b_total"), [&[5.0][..]]);
-        // The defaults for other names stay.
-        assert_eq!(
-            buckets_of(&b, "gen_ai_client_token_usage"),
-            [GEN_AI_TOKEN_BUCKETS]
-        );
+        assert!(buckets_of(&b, "c_seconds").is_empty());
     }
 
     #[test]
