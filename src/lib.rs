@@ -26,7 +26,7 @@ pub mod core {
     #[doc(inline)]
     pub use perf_core::*;
 
-    /// `perf_core::export`, whose [`prometheus`] also knows perf-llm's histograms.
+    /// `perf_core::export`, whose [`prometheus`](export::prometheus) also knows perf-llm's histograms.
     pub mod export {
         #[doc(inline)]
         pub use perf_core::export::*;
