@@ -1,24 +1,21 @@
-//! One wrapping location (`file:line:column` and task name): its `metrics` handles, cached
-//! once so the hot path never looks a metric up, and the monitor that holds its statistics
-//! unless the wrapper names another. Sites live for the whole process.
+//! The locations where futures are wrapped (`file:line:column` and task name), each with its
+//! `metrics` handles, cached once so the hot path never looks a metric up, and the monitor
+//! that holds its statistics unless the wrapper names another. They live for the whole
+//! process; [`locations`] reads them back.
 
 use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::{OnceLock, RwLock};
 
 use crate::monitor::{BlockingMonitor, BlockingStats};
+use crate::names::{
+    LABEL_LOCATION, LABEL_TASK, POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL,
+};
 
-/// `async_polls_total`: polls of wrapped futures.
-pub const POLLS_TOTAL: &str = "async_polls_total";
-/// `async_slow_polls_total`: polls longer than their threshold.
-pub const SLOW_POLLS_TOTAL: &str = "async_slow_polls_total";
-/// `async_slow_poll_duration_seconds`: histogram of slow polls' durations.
-pub const SLOW_POLL_DURATION: &str = "async_slow_poll_duration_seconds";
-/// `async_stalls_total`: polls the watchdog saw still running past their threshold.
-pub const STALLS_TOTAL: &str = "async_stalls_total";
-
-pub(crate) struct Site {
-    pub(crate) location: &'static Location<'static>,
+/// One wrapping location: what the wrappers made there record into.
+pub(crate) struct LocationEntry {
+    /// Where the futures were wrapped.
+    pub(crate) caller: &'static Location<'static>,
     pub(crate) task: Option<&'static str>,
     pub(crate) monitor: BlockingMonitor,
     pub(crate) polls: metrics::Counter,
@@ -29,41 +26,47 @@ pub(crate) struct Site {
 
 type Key = (&'static str, u32, u32, Option<&'static str>);
 
-fn sites() -> &'static RwLock<HashMap<Key, &'static Site>> {
-    static SITES: OnceLock<RwLock<HashMap<Key, &'static Site>>> = OnceLock::new();
-    SITES.get_or_init(Default::default)
+fn entries() -> &'static RwLock<HashMap<Key, &'static LocationEntry>> {
+    static ENTRIES: OnceLock<RwLock<HashMap<Key, &'static LocationEntry>>> = OnceLock::new();
+    ENTRIES.get_or_init(Default::default)
 }
 
-/// The site of `location` and `task`, created (with its metric handles, from the recorder
-/// installed at that moment) on first use.
-pub(crate) fn site(
-    location: &'static Location<'static>,
-    task: Option<&'static str>,
-) -> &'static Site {
-    let key = (location.file(), location.line(), location.column(), task);
-    if let Some(s) = sites().read().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return s;
-    }
-    let mut map = sites().write().unwrap_or_else(|e| e.into_inner());
-    map.entry(key).or_insert_with(|| {
-        let loc = format!("{}:{}", location.file(), location.line());
-        let mut labels = vec![metrics::Label::new("location", loc)];
-        if let Some(t) = task {
-            labels.push(metrics::Label::new("task", t));
+impl LocationEntry {
+    /// The entry of `caller` and `task`, created (with its metric handles, from the
+    /// recorder installed at that moment) on first use.
+    pub(crate) fn of(
+        caller: &'static Location<'static>,
+        task: Option<&'static str>,
+    ) -> &'static LocationEntry {
+        let key = (caller.file(), caller.line(), caller.column(), task);
+        if let Some(e) = entries()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return e;
         }
-        // A site is created once per wrapping location and task name (both static), so
-        // leaking it is bounded by the program's code, and lets the watchdog hold a plain
-        // pointer to it.
-        Box::leak(Box::new(Site {
-            location,
-            task,
-            monitor: BlockingMonitor::new(),
-            polls: metrics::counter!(POLLS_TOTAL, labels.clone()),
-            slow_polls: metrics::counter!(SLOW_POLLS_TOTAL, labels.clone()),
-            slow_duration: metrics::histogram!(SLOW_POLL_DURATION, labels.clone()),
-            stalls: metrics::counter!(STALLS_TOTAL, labels),
-        }))
-    })
+        let mut map = entries().write().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_insert_with(|| {
+            let loc = format!("{}:{}", caller.file(), caller.line());
+            let mut labels = vec![metrics::Label::new(LABEL_LOCATION, loc)];
+            if let Some(t) = task {
+                labels.push(metrics::Label::new(LABEL_TASK, t));
+            }
+            // An entry is created once per wrapping location and task name (both static),
+            // so leaking it is bounded by the program's code, and lets the watchdog hold a
+            // plain pointer to it.
+            Box::leak(Box::new(LocationEntry {
+                caller,
+                task,
+                monitor: BlockingMonitor::new(),
+                polls: metrics::counter!(POLLS_TOTAL, labels.clone()),
+                slow_polls: metrics::counter!(SLOW_POLLS_TOTAL, labels.clone()),
+                slow_duration: metrics::histogram!(SLOW_POLL_DURATION, labels.clone()),
+                stalls: metrics::counter!(STALLS_TOTAL, labels),
+            }))
+        })
+    }
 }
 
 /// Statistics of one wrapping location (futures wrapped there without a monitor of their own).
@@ -89,7 +92,7 @@ pub struct LocationStats {
 /// assert_eq!(mine.stats.total_poll_count, 1);
 /// ```
 pub fn locations() -> Vec<LocationStats> {
-    let list: Vec<&'static Site> = sites()
+    let list: Vec<&'static LocationEntry> = entries()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .values()
@@ -97,10 +100,10 @@ pub fn locations() -> Vec<LocationStats> {
         .collect();
     let mut out: Vec<LocationStats> = list
         .into_iter()
-        .map(|s| LocationStats {
-            location: s.location,
-            task: s.task,
-            stats: s.monitor.stats(),
+        .map(|e| LocationStats {
+            location: e.caller,
+            task: e.task,
+            stats: e.monitor.stats(),
         })
         .collect();
     out.sort_by(|a, b| {
@@ -118,11 +121,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_location_and_task_share_a_site() {
+    fn same_location_and_task_share_an_entry() {
         let here = Location::caller();
-        let a = site(here, Some("t"));
-        let b = site(here, Some("t"));
-        let c = site(here, None);
+        let a = LocationEntry::of(here, Some("t"));
+        let b = LocationEntry::of(here, Some("t"));
+        let c = LocationEntry::of(here, None);
         assert!(std::ptr::eq(a, b));
         assert!(!std::ptr::eq(a, c));
         assert!(a.monitor.same_as(&b.monitor));
