@@ -40,7 +40,7 @@
 
 // The layout, one line per module:
 mod assert; //        `assert_no_blocking!`: fail a test whose future blocks
-mod config; //        `Config`: a wrapper's threshold, monitor, sink and clock; the default threshold
+mod config; //        `Config`: a wrapper's threshold, monitor, sink, clock; the default
 mod detect; //        `DetectBlocking` / `FutureExt`: the wrapper that times every poll
 mod error; //         `ConfigError`, `WatchdogError`
 mod location; //      the wrapping locations, their cached metric handles and `locations()`
