@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::detect::DetectBlocking;
-use crate::report::{collect_on_this_thread, CollectingSink, SlowPoll, SlowPollSink};
+use crate::slow_poll::{collect_on_this_thread, CollectingSink, SlowPoll, SlowPollSink};
 
 /// Asserts that a future never blocks: runs it to completion on a new current-thread tokio
 /// runtime (time and, when tokio's `net` feature is on, I/O enabled) and panics with every

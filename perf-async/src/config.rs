@@ -11,7 +11,7 @@ use perf_core::clock::Clock;
 
 use crate::error::ConfigError;
 use crate::monitor::BlockingMonitor;
-use crate::report::SlowPollSink;
+use crate::slow_poll::SlowPollSink;
 
 /// The slow-poll threshold used when none is configured: **10 ms**.
 ///

@@ -13,9 +13,9 @@ use perf_core::clock::Clock;
 use pin_project::{pin_project, pinned_drop};
 
 use crate::config::{default_threshold_nanos, Config};
+use crate::location::LocationEntry;
 use crate::monitor::MonitorInner;
-use crate::report::{dispatch, PollState, SlowPoll, SlowPollSink, ThreadInfo};
-use crate::site::{site, Site};
+use crate::slow_poll::{dispatch, PollState, SlowPoll, SlowPollSink, ThreadInfo};
 use crate::watchdog;
 
 /// Polls are added to the `async_polls_total` counter in batches of this many per wrapper
@@ -41,7 +41,7 @@ const FLUSH_EVERY: u32 = 256;
 pub struct DetectBlocking<F> {
     #[pin]
     inner: F,
-    site: &'static Site,
+    location: &'static LocationEntry,
     monitor: Arc<MonitorInner>,
     threshold: u64,
     sink: Option<Arc<dyn SlowPollSink>>,
@@ -52,8 +52,8 @@ pub struct DetectBlocking<F> {
 impl<F> std::fmt::Debug for DetectBlocking<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DetectBlocking")
-            .field("location", &self.site.location)
-            .field("task", &self.site.task)
+            .field("location", &self.location.caller)
+            .field("task", &self.location.task)
             .field("threshold", &Duration::from_nanos(self.threshold))
             .finish()
     }
@@ -62,13 +62,13 @@ impl<F> std::fmt::Debug for DetectBlocking<F> {
 impl<F: Future> DetectBlocking<F> {
     /// Wraps `inner` with `config`, reporting `location` as where it was wrapped.
     pub fn new(inner: F, config: Config, location: &'static Location<'static>) -> Self {
-        let site = site(location, config.name);
+        let location = LocationEntry::of(location, config.name);
         let monitor = config
             .monitor
-            .map_or_else(|| site.monitor.inner.clone(), |m| m.inner);
+            .map_or_else(|| location.monitor.inner.clone(), |m| m.inner);
         DetectBlocking {
             inner,
-            site,
+            location,
             monitor,
             threshold: config
                 .threshold_nanos
@@ -81,7 +81,7 @@ impl<F: Future> DetectBlocking<F> {
 
     /// Where the future was wrapped.
     pub fn location(&self) -> &'static Location<'static> {
-        self.site.location
+        self.location.caller
     }
 
     /// The threshold above which a poll is reported.
@@ -98,7 +98,7 @@ impl<F: Future> Future for DetectBlocking<F> {
         let this = self.project();
         let start = this.clock.now_nanos();
         let published = if watchdog::active() {
-            watchdog::enter(this.site, *this.threshold, start)
+            watchdog::enter(this.location, *this.threshold, start)
         } else {
             None
         };
@@ -108,12 +108,12 @@ impl<F: Future> Future for DetectBlocking<F> {
         this.monitor.record(elapsed);
         *this.unflushed += 1;
         if *this.unflushed >= FLUSH_EVERY {
-            this.site.polls.increment(u64::from(*this.unflushed));
+            this.location.polls.increment(u64::from(*this.unflushed));
             *this.unflushed = 0;
         }
         if elapsed >= *this.threshold {
             slow(
-                this.site,
+                this.location,
                 this.monitor,
                 *this.threshold,
                 elapsed,
@@ -128,7 +128,7 @@ impl<F: Future> Future for DetectBlocking<F> {
 #[cold]
 #[inline(never)]
 fn slow(
-    site: &'static Site,
+    location: &'static LocationEntry,
     monitor: &MonitorInner,
     threshold: u64,
     elapsed: u64,
@@ -136,15 +136,15 @@ fn slow(
     exit: Option<watchdog::Exit>,
 ) {
     monitor.record_slow(elapsed);
-    site.slow_polls.increment(1);
-    site.slow_duration.record(elapsed as f64 / 1e9);
+    location.slow_polls.increment(1);
+    location.slow_duration.record(elapsed as f64 / 1e9);
     let (stalled, stack) = exit.map_or((false, None), |e| (e.stalled, e.stack));
     if stalled {
         monitor.record_stall();
     }
     let report = SlowPoll {
-        location: site.location,
-        task: site.task,
+        location: location.caller,
+        task: location.task,
         duration: Duration::from_nanos(elapsed),
         threshold: Duration::from_nanos(threshold),
         thread: ThreadInfo::current(),
@@ -159,7 +159,7 @@ impl<F> PinnedDrop for DetectBlocking<F> {
     fn drop(self: Pin<&mut Self>) {
         let this = self.project();
         if *this.unflushed > 0 {
-            this.site.polls.increment(u64::from(*this.unflushed));
+            this.location.polls.increment(u64::from(*this.unflushed));
         }
     }
 }
@@ -201,7 +201,7 @@ impl<F: Future> FutureExt for F {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::CollectingSink;
+    use crate::slow_poll::CollectingSink;
     use std::task::Waker;
 
     /// Takes the manual clock forward by the given nanoseconds on each poll.

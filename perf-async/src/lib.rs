@@ -38,27 +38,28 @@
 //! ```
 #![warn(missing_docs)]
 
-mod assert;
-mod config;
-mod detect;
-mod error;
-mod monitor;
-mod report;
-pub mod runtime;
-mod site;
-pub mod stack;
-mod watchdog;
+// The layout, one line per module:
+mod assert; //        `assert_no_blocking!`: fail a test whose future blocks
+mod config; //        `Config`: a wrapper's threshold, monitor, sink, clock; the default
+mod detect; //        `DetectBlocking` / `FutureExt`: the wrapper that times every poll
+mod error; //         `ConfigError`, `WatchdogError`
+mod location; //      the wrapping locations, their cached metric handles and `locations()`
+mod monitor; //       `BlockingMonitor`: poll statistics shared by many futures
+mod names; //         every metric name and label key the crate exports
+pub mod runtime; //   tokio coverage: `spawn`, `task::spawn`, `block_on`, `RuntimeGauges`
+mod slow_poll; //     the `SlowPoll` report and its sinks (`TracingSink`, `CollectingSink`)
+pub mod stack; //     feature `stack`: capturing a stalled thread's stack
+mod watchdog; //      `Watchdog`: polls still running past their threshold
 
 pub use config::{default_threshold, set_default_threshold, Config, DEFAULT_THRESHOLD};
 pub use detect::{DetectBlocking, FutureExt};
 pub use error::{ConfigError, WatchdogError};
+pub use location::{locations, LocationStats};
 pub use monitor::{BlockingMonitor, BlockingStats};
-pub use report::{
-    set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink,
-};
+pub use names::{POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL};
 pub use runtime::{block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
-pub use site::{
-    locations, LocationStats, POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL,
+pub use slow_poll::{
+    set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink,
 };
 pub use stack::{Frame, Stack};
 pub use watchdog::{Watchdog, WatchdogConfig};

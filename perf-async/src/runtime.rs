@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::detect::DetectBlocking;
 use crate::error::ConfigError;
+use crate::names::{LABEL_RUNTIME, LABEL_WORKER};
 
 /// Spawns `fut` on the current runtime as a task named `name`, its polls timed and reported
 /// at the caller's `file:line`. Panics outside a runtime, as `tokio::spawn` does.
@@ -103,18 +104,12 @@ pub mod task {
     }
 }
 
-/// Gauge names exported by [`RuntimeGauges`], each with a `runtime` label.
+/// Gauge names exported by [`RuntimeGauges`], each with a `runtime` label (kept with the
+/// crate's other metric names).
 pub mod gauge_names {
-    /// Worker threads of the runtime.
-    pub const WORKERS: &str = "tokio_workers_count";
-    /// Tasks alive (spawned, not yet finished).
-    pub const ALIVE_TASKS: &str = "tokio_alive_tasks";
-    /// Tasks waiting in the global (injection) queue.
-    pub const GLOBAL_QUEUE_DEPTH: &str = "tokio_global_queue_depth";
-    /// Total time each worker was busy, seconds (label `worker`), as a counter.
-    pub const WORKER_BUSY_SECONDS: &str = "tokio_worker_busy_seconds_total";
-    /// Times each worker parked (label `worker`), as a counter.
-    pub const WORKER_PARKS: &str = "tokio_worker_park_total";
+    pub use crate::names::{
+        ALIVE_TASKS, GLOBAL_QUEUE_DEPTH, WORKERS, WORKER_BUSY_SECONDS, WORKER_PARKS,
+    };
 }
 
 /// Exports a runtime's stable `tokio::runtime::RuntimeMetrics` through `metrics`: workers,
@@ -161,13 +156,16 @@ impl RuntimeGauges {
     pub fn sample(&self) {
         use gauge_names::*;
         let m = self.handle.metrics();
-        let rt = [("runtime", self.name)];
+        let rt = [(LABEL_RUNTIME, self.name)];
         metrics::gauge!(WORKERS, &rt).set(m.num_workers() as f64);
         metrics::gauge!(ALIVE_TASKS, &rt).set(m.num_alive_tasks() as f64);
         metrics::gauge!(GLOBAL_QUEUE_DEPTH, &rt).set(m.global_queue_depth() as f64);
         #[cfg(target_has_atomic = "64")]
         for w in 0..m.num_workers() {
-            let labels = [("runtime", self.name.to_owned()), ("worker", w.to_string())];
+            let labels = [
+                (LABEL_RUNTIME, self.name.to_owned()),
+                (LABEL_WORKER, w.to_string()),
+            ];
             metrics::counter!(WORKER_PARKS, &labels).absolute(m.worker_park_count(w));
             // Counters are integers: busy time goes out as a gauge holding the running
             // total in seconds, which Prometheus `rate()` reads as a counter.

@@ -3,7 +3,7 @@
 //! fires — reports each once with the time stuck so far (and, feature `stack`, the stalled
 //! thread's stack); the wrapper reports the final duration when the poll ends.
 //!
-//! Each polling thread owns one slot; a wrapped poll publishes "poll *n* of site *s* started
+//! Each polling thread owns one slot; a wrapped poll publishes "poll *n* of location *s* started
 //! at *t*" into it under a sequence lock, and the watchdog reads it every `interval`.
 //! Overhead when no watchdog runs: one relaxed load per poll. When one runs: one
 //! thread-local access and about ten uncontended stores per poll (see `BENCHMARKS.md`).
@@ -18,8 +18,8 @@ use perf_core::clock::Clock;
 
 use crate::config::default_threshold;
 use crate::error::{ConfigError, WatchdogError};
-use crate::report::{global_sink, PollState, SlowPoll, SlowPollSink, ThreadInfo};
-use crate::site::Site;
+use crate::location::LocationEntry;
+use crate::slow_poll::{global_sink, PollState, SlowPoll, SlowPollSink, ThreadInfo};
 use crate::stack::{self, Stack, ThreadTarget};
 
 /// Whether a watchdog runs: the one thing a wrapped poll reads when none does.
@@ -35,7 +35,7 @@ struct Slot {
     seq: AtomicU64,
     poll_id: AtomicU64,
     start: AtomicU64,
-    site: AtomicPtr<Site>,
+    location: AtomicPtr<LocationEntry>,
     threshold: AtomicU64,
     next_id: AtomicU64,
     /// The `poll_id` the watchdog reported as stalled.
@@ -50,7 +50,7 @@ struct Slot {
 struct Published {
     poll_id: u64,
     start: u64,
-    site: *mut Site,
+    location: *mut LocationEntry,
     threshold: u64,
 }
 
@@ -61,7 +61,7 @@ impl Slot {
         fence(Release);
         self.poll_id.store(p.poll_id, Relaxed);
         self.start.store(p.start, Relaxed);
-        self.site.store(p.site, Relaxed);
+        self.location.store(p.location, Relaxed);
         self.threshold.store(p.threshold, Relaxed);
         self.seq.store(s.wrapping_add(2), Release);
     }
@@ -70,7 +70,7 @@ impl Slot {
         Published {
             poll_id: self.poll_id.load(Relaxed),
             start: self.start.load(Relaxed),
-            site: self.site.load(Relaxed),
+            location: self.location.load(Relaxed),
             threshold: self.threshold.load(Relaxed),
         }
     }
@@ -105,7 +105,7 @@ impl SlotHandle {
             seq: AtomicU64::new(0),
             poll_id: AtomicU64::new(0),
             start: AtomicU64::new(0),
-            site: AtomicPtr::new(std::ptr::null_mut()),
+            location: AtomicPtr::new(std::ptr::null_mut()),
             threshold: AtomicU64::new(0),
             next_id: AtomicU64::new(0),
             reported: AtomicU64::new(0),
@@ -147,7 +147,7 @@ pub(crate) struct Exit {
 }
 
 #[inline]
-pub(crate) fn enter(site: &'static Site, threshold: u64, start: u64) -> Option<Enter> {
+pub(crate) fn enter(location: &'static LocationEntry, threshold: u64, start: u64) -> Option<Enter> {
     SLOT.try_with(|h| {
         let slot = &*h.0;
         let id = slot.next_id.load(Relaxed) + 1;
@@ -156,7 +156,7 @@ pub(crate) fn enter(site: &'static Site, threshold: u64, start: u64) -> Option<E
         slot.publish(Published {
             poll_id: id,
             start,
-            site: site as *const Site as *mut Site,
+            location: location as *const LocationEntry as *mut LocationEntry,
             threshold,
         });
         Enter {
@@ -407,7 +407,7 @@ fn scan(config: &WatchdogConfig) -> usize {
     let mut reported = 0;
     for slot in slots {
         let (seq, p) = slot.read();
-        if p.site.is_null() || p.poll_id == 0 {
+        if p.location.is_null() || p.poll_id == 0 {
             continue;
         }
         let stuck = now.saturating_sub(p.start);
@@ -423,9 +423,9 @@ fn scan(config: &WatchdogConfig) -> usize {
         {
             continue;
         }
-        // SAFETY: sites are leaked on creation and never freed.
-        let site: &'static Site = unsafe { &*p.site };
-        site.stalls.increment(1);
+        // SAFETY: location entries are leaked on creation and never freed.
+        let location: &'static LocationEntry = unsafe { &*p.location };
+        location.stalls.increment(1);
         let mut stack = None;
         if config.captures_stacks() && slot.seq.load(SeqCst) == seq {
             // A stack taken after the poll ended shows other code: keep it only if the same
@@ -439,8 +439,8 @@ fn scan(config: &WatchdogConfig) -> usize {
             }
         }
         let report = SlowPoll {
-            location: site.location,
-            task: site.task,
+            location: location.caller,
+            task: location.task,
             duration: Duration::from_nanos(stuck),
             threshold: Duration::from_nanos(p.threshold),
             thread: slot.thread.clone(),
@@ -463,18 +463,21 @@ mod tests {
     #[test]
     fn nested_polls_restore_the_enclosing_one() {
         let here = std::panic::Location::caller();
-        let outer_site = crate::site::site(here, Some("outer"));
-        let inner_site = crate::site::site(here, Some("inner"));
-        let outer = enter(outer_site, 10, 100).unwrap();
+        let outer_location = LocationEntry::of(here, Some("outer"));
+        let inner_location = LocationEntry::of(here, Some("inner"));
+        let outer = enter(outer_location, 10, 100).unwrap();
         let slot = SLOT.with(|h| h.0.clone());
-        assert_eq!(slot.read().1.site as *const Site, outer_site as *const Site);
-        let inner = enter(inner_site, 20, 200).unwrap();
+        assert_eq!(
+            slot.read().1.location as *const LocationEntry,
+            outer_location as *const LocationEntry
+        );
+        let inner = enter(inner_location, 20, 200).unwrap();
         assert_eq!(slot.read().1.start, 200);
         let e = inner.exit();
         assert!(!e.stalled);
         let (_, p) = slot.read();
         assert_eq!((p.start, p.threshold), (100, 10));
         outer.exit();
-        assert!(slot.read().1.site.is_null());
+        assert!(slot.read().1.location.is_null());
     }
 }

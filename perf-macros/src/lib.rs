@@ -3,10 +3,12 @@
 //! the generated code names only `::perf_core::__private` paths.
 #![warn(missing_docs)]
 
-mod async_body;
-mod item;
-mod llm_call;
-mod timed;
+// The layout, one line per module:
+mod args; //       the argument-parsing kit: option keywords, collected errors, value parsers
+mod async_body; // recognising an async body (`async fn`, a returned `async` block, `Box::pin`)
+mod item; //       where an error about the kind of item points
+mod llm_call; //   `#[llm_call]`: its options (`attr`) and expansion (`expand`), built on `#[timed]`
+mod timed; //      `#[timed]`: its options (`attr`) and expansion (`expand`)
 
 use proc_macro::TokenStream;
 
@@ -146,7 +148,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
-    timed::timed(args.into(), item.into()).into()
+    timed::timed(args.into(), item.into(), None).into()
 }
 
 /// [`#[timed]`](macro@timed) as the `perf` facade re-exports it (`perf::timed`): the same
@@ -156,8 +158,12 @@ pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro_attribute]
 pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
-    let facade: syn::Path = syn::parse_quote!(::perf::core);
-    timed::timed_in(args.into(), item.into(), Some(facade)).into()
+    timed::timed(
+        args.into(),
+        item.into(),
+        Some(syn::parse_quote!(::perf::core)),
+    )
+    .into()
 }
 
 /// Meters an async fn that calls a model: checks budgets before the call, then records its
@@ -301,7 +307,7 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
-    llm_call::llm_call(args.into(), item.into()).into()
+    llm_call::llm_call(args.into(), item.into(), None).into()
 }
 
 /// [`#[llm_call]`](macro@llm_call) as the `perf` facade re-exports it (`perf::llm_call`):
@@ -310,6 +316,10 @@ pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro_attribute]
 pub fn llm_call_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
-    let facade: syn::Path = syn::parse_quote!(::perf::llm);
-    llm_call::llm_call_in(args.into(), item.into(), Some(facade)).into()
+    llm_call::llm_call(
+        args.into(),
+        item.into(),
+        Some(syn::parse_quote!(::perf::llm)),
+    )
+    .into()
 }

@@ -1,16 +1,13 @@
-//! The arguments of `#[llm_call(...)]`, parsed into [`LlmCallArgs`] in the style of
-//! `#[timed]`'s: every mistake is a `syn::Error` at the token that is wrong, all reported
-//! together.
-
-use std::collections::BTreeSet;
+//! The arguments of `#[llm_call(...)]`, parsed into [`LlmCallArgs`] with the kit in
+//! [`crate::args`], as `#[timed]`'s are: every mistake is a `syn::Error` at the token that is
+//! wrong, all reported together.
 
 use proc_macro2::{Span, TokenStream};
-use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
-use crate::timed::attr::{lit_str, path, skip_to_comma, value_of, Errors};
+use crate::args::{self, key_value, kw, lit_str, path, Errors, Given};
 
 /// Every option `#[llm_call]` knows, for the "unknown option" message.
 const OPTIONS: &str = "provider, operation, model, user, endpoint, meter, budget, crate";
@@ -45,16 +42,11 @@ impl LlmCallArgs {
             budget: true,
             ..LlmCallArgs::default()
         };
-        let mut errors = Errors::default();
-        let mut given = BTreeSet::new();
-        let parser = |input: ParseStream| {
-            args.parse_list(input, &mut given, &mut errors);
-            Ok(())
-        };
-        if let Err(e) = parser.parse2(tokens) {
-            errors.push(e);
-        }
-        if !given.contains("provider") {
+        let mut given = Given::new();
+        let mut errors = args::parse_options(tokens, "llm_call", OPTIONS, |input, errors| {
+            args.parse_option(input, &mut given, errors)
+        });
+        if !given.contains_key("provider") {
             errors.push(syn::Error::new(
                 attr_span,
                 "`#[llm_call]` needs the provider: `#[llm_call(provider = \"openai\")]`",
@@ -63,88 +55,32 @@ impl LlmCallArgs {
         (args, errors.into_error())
     }
 
-    fn parse_list(
-        &mut self,
-        input: ParseStream,
-        given: &mut BTreeSet<&'static str>,
-        errors: &mut Errors,
-    ) {
-        while !input.is_empty() {
-            let Ok(key) = input.call(Ident::parse_any) else {
-                errors.push(syn::Error::new(
-                    input.span(),
-                    format!("expected an option of `#[llm_call]`: {OPTIONS}"),
-                ));
-                return;
-            };
-            self.parse_option(&key, input, given, errors);
-            if input.is_empty() {
-                return;
-            }
-            if let Err(e) = input.parse::<Token![,]>() {
-                errors.push(e);
-                skip_to_comma(input);
-                let _ = input.parse::<Option<Token![,]>>();
-            }
-        }
-    }
-
+    /// Reads the option whose keyword is next in `input`; `Ok(false)` when there is none.
     fn parse_option(
         &mut self,
-        key: &Ident,
         input: ParseStream,
-        given: &mut BTreeSet<&'static str>,
+        given: &mut Given,
         errors: &mut Errors,
-    ) {
-        let name = key.to_string();
-        let Some(known) = known_option(&name) else {
-            errors.push(syn::Error::new(
-                key.span(),
-                format!("unknown option `{name}` of `#[llm_call]`; the options are: {OPTIONS}"),
-            ));
-            skip_to_comma(input);
-            return;
-        };
-        if !given.insert(known) {
-            errors.push(syn::Error::new(
-                key.span(),
-                format!("duplicate option `{known}`: give it once"),
-            ));
-            skip_to_comma(input);
-            return;
-        }
-        let value = match value_of(key, known, input) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(e);
-                skip_to_comma(input);
-                return;
-            }
-        };
-        let parsed = match known {
-            "provider" => {
-                non_empty(&value, "provider = \"openai\"").map(|s| self.provider = Some(s))
-            }
-            "operation" => {
-                non_empty(&value, "operation = \"chat\"").map(|s| self.operation = Some(s))
-            }
-            "model" => {
-                self.model = Some(value);
-                Ok(())
-            }
-            "user" => {
-                self.user = Some(value);
-                Ok(())
-            }
-            "endpoint" => {
-                self.endpoint = Some(value);
-                Ok(())
-            }
-            "meter" => {
-                self.meter = Some(value);
-                Ok(())
-            }
-            "budget" => match value {
+    ) -> syn::Result<bool> {
+        if input.peek(kw::provider) {
+            let value = key_value::<kw::provider>(input, given)?;
+            let provider = non_empty(&value, "provider = \"openai\"");
+            errors.check(provider.map(|s| self.provider = Some(s)));
+        } else if input.peek(kw::operation) {
+            let value = key_value::<kw::operation>(input, given)?;
+            let operation = non_empty(&value, "operation = \"chat\"");
+            errors.check(operation.map(|s| self.operation = Some(s)));
+        } else if input.peek(kw::model) {
+            self.model = Some(key_value::<kw::model>(input, given)?);
+        } else if input.peek(kw::user) {
+            self.user = Some(key_value::<kw::user>(input, given)?);
+        } else if input.peek(kw::endpoint) {
+            self.endpoint = Some(key_value::<kw::endpoint>(input, given)?);
+        } else if input.peek(kw::meter) {
+            self.meter = Some(key_value::<kw::meter>(input, given)?);
+        } else if input.peek(kw::budget) {
+            let value = key_value::<kw::budget>(input, given)?;
+            errors.check(match value {
                 Expr::Lit(ExprLit {
                     lit: Lit::Bool(b), ..
                 }) => {
@@ -155,30 +91,16 @@ impl LlmCallArgs {
                     other.span(),
                     "expected `true` or `false`, as in `budget = false`",
                 )),
-            },
-            "crate" => path(&value, "crate = perf::llm", "a path to perf-llm")
-                .map(|p| self.krate = Some(p)),
-            _ => unreachable!("every known option is handled"),
-        };
-        if let Err(e) = parsed {
-            errors.push(e);
+            });
+        } else if input.peek(Token![crate]) {
+            let value = key_value::<Token![crate]>(input, given)?;
+            let krate = path(&value, "crate = perf::llm", "a path to perf-llm");
+            errors.check(krate.map(|p| self.krate = Some(p)));
+        } else {
+            return Ok(false);
         }
+        Ok(true)
     }
-}
-
-fn known_option(name: &str) -> Option<&'static str> {
-    [
-        "provider",
-        "operation",
-        "model",
-        "user",
-        "endpoint",
-        "meter",
-        "budget",
-        "crate",
-    ]
-    .into_iter()
-    .find(|o| *o == name)
 }
 
 fn non_empty(value: &Expr, example: &str) -> syn::Result<LitStr> {

@@ -6,40 +6,23 @@ mod expand;
 use proc_macro2::{Span, TokenStream};
 use syn::Item;
 
-use crate::timed::with_error;
+use crate::args;
 use attr::LlmCallArgs;
 
-/// Expands `#[llm_call(args)] item`. On any error the item is emitted unchanged next to
-/// the `compile_error!`s, so the rest of the crate still sees the fn.
-pub(crate) fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
-    llm_call_in(args, item, None)
-}
-
-/// [`llm_call`] whose generated code names `default_crate` (`::perf::llm` for the `perf`
-/// facade) unless the user gave `crate = path`; `None` is `::perf_llm`.
-pub(crate) fn llm_call_in(
+/// Expands `#[llm_call(args)] item`, whose generated code names `default_crate`
+/// (`::perf::llm` for the `perf` facade) unless the user gave `crate = path`; `None` is
+/// `::perf_llm`.
+pub(crate) fn llm_call(
     args: TokenStream,
     item: TokenStream,
     default_crate: Option<syn::Path>,
 ) -> TokenStream {
     let (mut args, args_error) = LlmCallArgs::parse(args, Span::call_site());
-    if args.krate.is_none() {
-        args.krate = default_crate;
-    }
-    let parsed: Item = match syn::parse2(item.clone()) {
-        Ok(parsed) => parsed,
-        Err(e) => return with_error(item, e),
-    };
-    if let Some(e) = args_error {
-        return with_error(item, e);
-    }
-    let Item::Fn(f) = parsed else {
-        return with_error(item, not_a_fn(&parsed));
-    };
-    match expand::item_fn(&args, f) {
-        Ok(tokens) => tokens,
-        Err(e) => with_error(item, e),
-    }
+    args.krate = args.krate.or(default_crate);
+    args::expand_item(item, args_error, |parsed, _| match parsed {
+        Item::Fn(f) => expand::item_fn(&args, f),
+        other => Err(not_a_fn(&other)),
+    })
 }
 
 /// The error for an item that is not a fn, at the keyword that says what it is.

@@ -1,13 +1,17 @@
-//! The arguments of `#[timed(...)]`, parsed into [`TimedArgs`]. Every mistake becomes a
-//! `syn::Error` at the token that is wrong, and all of them are reported together.
+//! The arguments of `#[timed(...)]`, parsed into [`TimedArgs`] with the kit in
+//! [`crate::args`]: each option is known by its keyword, every mistake becomes a `syn::Error`
+//! at the token that is wrong, and all of them are reported together.
 
-use std::collections::BTreeMap;
-
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+
+use crate::args::{
+    self, comma_or_end, key, key_value, kw, lit_str, path, skip_to_comma, value_of, Errors, Given,
+    Key,
+};
 
 /// The label keys that every `#[timed]` series already carries.
 const RESERVED_LABELS: [&str; 3] = ["function", "module", "result"];
@@ -35,7 +39,7 @@ pub(crate) struct TimedArgs {
     /// `skip`: leave this fn untimed (inside a timed impl block).
     pub(crate) skip: bool,
     /// The span of each option key given, for "duplicate" and "not here" errors.
-    pub(crate) given: BTreeMap<&'static str, Span>,
+    pub(crate) given: Given,
 }
 
 impl TimedArgs {
@@ -43,14 +47,9 @@ impl TimedArgs {
     /// every error found, combined.
     pub(crate) fn parse(tokens: TokenStream) -> (TimedArgs, Option<syn::Error>) {
         let mut args = TimedArgs::default();
-        let mut errors = Errors::default();
-        let parser = |input: ParseStream| {
-            args.parse_list(input, &mut errors);
-            Ok(())
-        };
-        if let Err(e) = parser.parse2(tokens) {
-            errors.push(e);
-        }
+        let errors = args::parse_options(tokens, "timed", OPTIONS, |input, errors| {
+            args.parse_option(input, errors)
+        });
         (args, errors.into_error())
     }
 
@@ -82,176 +81,78 @@ impl TimedArgs {
         out
     }
 
-    fn parse_list(&mut self, input: ParseStream, errors: &mut Errors) {
-        while !input.is_empty() {
-            let key = match input.call(Ident::parse_any) {
-                Ok(key) => key,
-                Err(_) => {
-                    errors.push(syn::Error::new(
-                        input.span(),
-                        format!("expected an option of `#[timed]`: {OPTIONS}"),
-                    ));
-                    return;
-                }
-            };
-            self.parse_option(&key, input, errors);
-            if input.is_empty() {
-                return;
-            }
-            if let Err(e) = input.parse::<Token![,]>() {
-                errors.push(e);
-                skip_to_comma(input);
-                let _ = input.parse::<Option<Token![,]>>();
-            }
-        }
-    }
-
-    fn parse_option(&mut self, key: &Ident, input: ParseStream, errors: &mut Errors) {
-        let name = key.to_string();
-        let Some(known) = known_option(&name) else {
-            errors.push(syn::Error::new(
-                key.span(),
-                format!("unknown option `{name}` of `#[timed]`; the options are: {OPTIONS}"),
-            ));
-            skip_to_comma(input);
-            return;
-        };
-        if self.given.contains_key(known) {
-            errors.push(syn::Error::new(
-                key.span(),
-                format!("duplicate option `{known}`: give it once"),
-            ));
-            skip_to_comma(input);
-            return;
-        }
-        self.given.insert(known, key.span());
-        match known {
-            "span" | "skip" => {
-                if input.peek(Token![,]) || input.is_empty() {
-                    if known == "span" {
-                        self.span = true;
-                    } else {
-                        self.skip = true;
-                    }
+    /// Reads the option whose keyword is next in `input`; `Ok(false)` when there is none.
+    fn parse_option(&mut self, input: ParseStream, errors: &mut Errors) -> syn::Result<bool> {
+        let given = &mut self.given;
+        if input.peek(kw::span) {
+            self.span = flag(&key::<kw::span>(input, given)?, input)?;
+        } else if input.peek(kw::skip) {
+            self.skip = flag(&key::<kw::skip>(input, given)?, input)?;
+        } else if input.peek(kw::labels) {
+            let key = key::<kw::labels>(input, given)?;
+            self.labels = labels(&key, input, errors)?;
+        } else if input.peek(kw::name) {
+            let value = key_value::<kw::name>(input, given)?;
+            errors.check(lit_str(&value, "name = \"checkout\"").and_then(|s| {
+                if s.value().is_empty() {
+                    Err(syn::Error::new(s.span(), "`name` cannot be empty"))
                 } else {
-                    errors.push(syn::Error::new(
-                        input.span(),
-                        format!("`{known}` takes no value: write `#[timed({known})]`"),
-                    ));
-                    skip_to_comma(input);
+                    self.name = Some(s);
+                    Ok(())
                 }
-            }
-            "labels" => {
-                let group = input.peek(syn::token::Paren).then(|| {
-                    let content;
-                    syn::parenthesized!(content in input);
-                    Ok(content)
-                });
-                if let Some(Ok::<_, syn::Error>(content)) = group {
-                    self.labels = parse_labels(&content, errors);
-                } else {
-                    errors.push(syn::Error::new(
-                        key.span(),
-                        "`labels` takes a list: `labels(key = \"value\", ...)`",
-                    ));
-                    skip_to_comma(input);
-                }
-            }
-            _ => {
-                let value = match value_of(key, known, input) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        errors.push(e);
-                        skip_to_comma(input);
-                        return;
-                    }
-                };
-                let parsed = match known {
-                    "name" => lit_str(&value, "name = \"checkout\"").and_then(|s| {
-                        if s.value().is_empty() {
-                            Err(syn::Error::new(s.span(), "`name` cannot be empty"))
-                        } else {
-                            self.name = Some(s);
-                            Ok(())
-                        }
-                    }),
-                    "slow" => lit_str(&value, "slow = \"250ms\"")
-                        .and_then(|s| parse_slow(&s))
-                        .map(|n| self.slow_nanos = Some(n)),
-                    "buckets" => parse_buckets(&value).map(|b| self.buckets = Some(b)),
-                    "error_if" => path(
-                        &value,
-                        "error_if = is_error",
-                        "the path of a `fn(&T) -> bool`",
-                    )
-                    .map(|p| self.error_if = Some(p)),
-                    "crate" => path(&value, "crate = my_crate::perf_core", "a path to perf-core")
-                        .map(|p| self.krate = Some(p)),
-                    _ => unreachable!("every known option is handled"),
-                };
-                if let Err(e) = parsed {
-                    errors.push(e);
-                }
-            }
+            }));
+        } else if input.peek(kw::slow) {
+            let value = key_value::<kw::slow>(input, given)?;
+            let slow = lit_str(&value, "slow = \"250ms\"").and_then(|s| parse_slow(&s));
+            errors.check(slow.map(|n| self.slow_nanos = Some(n)));
+        } else if input.peek(kw::buckets) {
+            let value = key_value::<kw::buckets>(input, given)?;
+            errors.check(parse_buckets(&value).map(|b| self.buckets = Some(b)));
+        } else if input.peek(kw::error_if) {
+            let value = key_value::<kw::error_if>(input, given)?;
+            let what = "the path of a `fn(&T) -> bool`";
+            let error_if = path(&value, "error_if = is_error", what);
+            errors.check(error_if.map(|p| self.error_if = Some(p)));
+        } else if input.peek(Token![crate]) {
+            let value = key_value::<Token![crate]>(input, given)?;
+            let krate = path(&value, "crate = my_crate::perf_core", "a path to perf-core");
+            errors.check(krate.map(|p| self.krate = Some(p)));
+        } else {
+            return Ok(false);
         }
+        Ok(true)
     }
 }
 
-fn known_option(name: &str) -> Option<&'static str> {
-    [
-        "name", "labels", "slow", "span", "buckets", "error_if", "crate", "skip",
-    ]
-    .into_iter()
-    .find(|o| *o == name)
-}
-
-/// Parses `= <expr>` after `key`.
-pub(crate) fn value_of(key: &Ident, known: &str, input: ParseStream) -> syn::Result<Expr> {
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<Expr>()
+/// The value of `span` or `skip`: none, so `true` once given.
+fn flag(key: &Key, input: ParseStream) -> syn::Result<bool> {
+    if input.peek(Token![,]) || input.is_empty() {
+        Ok(true)
     } else {
+        let name = &key.name;
         Err(syn::Error::new(
-            key.span(),
-            format!("`{known}` needs a value: `{known} = ...`"),
+            input.span(),
+            format!("`{name}` takes no value: write `#[timed({name})]`"),
         ))
     }
 }
 
-/// Moves past the rest of a broken option, so the next one is still checked.
-pub(crate) fn skip_to_comma(input: ParseStream) {
-    let _ = input.step(|cursor| {
-        let mut rest = *cursor;
-        while let Some((tt, next)) = rest.token_tree() {
-            if let proc_macro2::TokenTree::Punct(p) = &tt {
-                if p.as_char() == ',' {
-                    return Ok(((), rest));
-                }
-            }
-            rest = next;
-        }
-        Ok(((), rest))
+/// The list after `labels`, each label checked in turn.
+fn labels(
+    key: &Key,
+    input: ParseStream,
+    errors: &mut Errors,
+) -> syn::Result<Vec<(LitStr, LitStr)>> {
+    let group = input.peek(syn::token::Paren).then(|| {
+        let content;
+        syn::parenthesized!(content in input);
+        Ok(content)
     });
-}
-
-pub(crate) fn lit_str(value: &Expr, example: &str) -> syn::Result<LitStr> {
-    match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Ok(s.clone()),
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("expected a string literal, as in `{example}`"),
-        )),
-    }
-}
-
-pub(crate) fn path(value: &Expr, example: &str, what: &str) -> syn::Result<Path> {
-    match value {
-        Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("expected {what}, as in `{example}`"),
+    match group {
+        Some(Ok::<_, syn::Error>(content)) => Ok(parse_labels(&content, errors)),
+        _ => Err(syn::Error::new(
+            key.span,
+            "`labels` takes a list: `labels(key = \"value\", ...)`",
         )),
     }
 }
@@ -338,7 +239,11 @@ fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)
             }
         };
         let key_str = key.unraw().to_string();
-        let value = value_of(&key, &key_str, input).and_then(|v| lit_str(&v, "tier = \"gold\""));
+        let label = Key {
+            name: key_str.clone(),
+            span: key.span(),
+        };
+        let value = value_of(&label, input).and_then(|v| lit_str(&v, "tier = \"gold\""));
         match value {
             Ok(value) => {
                 if RESERVED_LABELS.contains(&key_str.as_str()) {
@@ -367,32 +272,12 @@ fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)
                 skip_to_comma(input);
             }
         }
-        if input.is_empty() {
-            break;
-        }
-        if let Err(e) = input.parse::<Token![,]>() {
+        if let Err(e) = comma_or_end(input) {
             errors.push(e);
             return labels;
         }
     }
     labels
-}
-
-/// Errors collected while parsing, reported together.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    pub(crate) fn into_error(self) -> Option<syn::Error> {
-        self.0
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Attribute, Block, Expr, ImplItem, ItemFn, ItemImpl, Meta, ReturnType, Signature, Type};
 
 use super::attr::TimedArgs;
+use crate::args::Errors;
 use crate::async_body;
 
 /// `#[timed]` on a fn.
@@ -35,11 +36,7 @@ pub(crate) fn item_impl(args: &TimedArgs, mut block: ItemImpl) -> syn::Result<To
              put `#[timed(name = \"...\")]` on the method instead",
         ));
     }
-    let mut errors: Option<syn::Error> = None;
-    let mut push = |e: syn::Error| match &mut errors {
-        Some(all) => all.combine(e),
-        None => errors = Some(e),
-    };
+    let mut errors = Errors::default();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else {
             continue;
@@ -55,7 +52,7 @@ pub(crate) fn item_impl(args: &TimedArgs, mut block: ItemImpl) -> syn::Result<To
                 Meta::Path(_) => TokenStream::new(),
                 Meta::List(list) => list.tokens.clone(),
                 Meta::NameValue(nv) => {
-                    push(syn::Error::new(
+                    errors.push(syn::Error::new(
                         nv.eq_token.span(),
                         "write `#[timed(...)]`, not `#[timed = ...]`",
                     ));
@@ -64,10 +61,10 @@ pub(crate) fn item_impl(args: &TimedArgs, mut block: ItemImpl) -> syn::Result<To
             };
             let (parsed, err) = TimedArgs::parse(tokens);
             if let Some(e) = err {
-                push(e);
+                errors.push(e);
             }
             if own.is_some() {
-                push(syn::Error::new_spanned(
+                errors.push(syn::Error::new_spanned(
                     &attr,
                     "duplicate `#[timed]` on this method",
                 ));
@@ -87,11 +84,11 @@ pub(crate) fn item_impl(args: &TimedArgs, mut block: ItemImpl) -> syn::Result<To
             Ok(timed) => method.block = timed,
             Err(e) => {
                 method.block = body;
-                push(e);
+                errors.push(e);
             }
         }
     }
-    match errors {
+    match errors.into_error() {
         Some(e) => Err(e),
         None => Ok(block.into_token_stream()),
     }

@@ -354,7 +354,7 @@ mod tests {
             s.starts_with("poll still running after 50.0ms (threshold 10.0ms) at "),
             "{s}"
         );
-        assert!(s.contains("report.rs:"), "{s}");
+        assert!(s.contains("slow_poll.rs:"), "{s}");
         assert!(s.contains("task=t"), "{s}");
     }
 
