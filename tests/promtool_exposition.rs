@@ -13,7 +13,8 @@ static CHARGE: Callsite = Callsite::new("charge_card", module_path!())
     .with_buckets(&[0.001, 0.01, 0.1]);
 
 fn exposition() -> String {
-    let (recorder, exporter) = perf_core::export::prometheus()
+    // The facade's exporter: it gives the gen_ai histograms perf-llm's bucket sets.
+    let (recorder, exporter) = perf::core::export::prometheus()
         .add_global_label("service", "payments")
         .build()
         .unwrap();
