@@ -50,29 +50,27 @@ fn queries(dashboard: &Value) -> Vec<(String, String, String)> {
     out
 }
 
-/// The metric families perf, perf-async and perf-llm export (names from their constants).
+/// The metric families perf-core, perf-async and perf-llm export: each crate's `names::METRICS`.
 fn exported_families() -> Vec<String> {
-    let mut out: Vec<String> = vec![
-        perf::core::export::FUNCTION_DURATION.into(),
-        perf::core::export::FUNCTION_CALLS.into(),
-        perf::core::tower::HTTP_SERVER_REQUEST_DURATION.into(),
-        perf::async_::POLLS_TOTAL.into(),
-        perf::async_::SLOW_POLLS_TOTAL.into(),
-        perf::async_::SLOW_POLL_DURATION.into(),
-        perf::async_::STALLS_TOTAL.into(),
-    ];
-    out.extend(
-        [
-            perf::llm::OPERATION_DURATION,
-            perf::llm::TOKEN_USAGE,
-            perf::llm::TIME_TO_FIRST_CHUNK,
-            perf::llm::TIME_PER_OUTPUT_CHUNK,
-            perf::llm::COST_TOTAL,
-            perf::llm::CACHE_SAVINGS,
-        ]
-        .map(String::from),
-    );
-    out
+    [
+        perf::core::names::METRICS,
+        perf::async_::names::METRICS,
+        perf::llm::names::METRICS,
+    ]
+    .concat()
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+/// Whether `name` is a series of one of `families` (a histogram's `_bucket`/`_sum`/`_count` too).
+fn is_exported(name: &str, families: &[String]) -> bool {
+    families.iter().any(|f| {
+        name == f
+            || name
+                .strip_prefix(f.as_str())
+                .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))
+    })
 }
 
 /// PromQL's aggregation operators (the ones written `sum by (...) (...)` as well as `sum(...)`).
@@ -218,7 +216,7 @@ fn every_panel_queries_metrics_perf_exports() {
             assert!(!names.is_empty(), "{title}: {expr} reads no metric");
             for name in &names {
                 assert!(
-                    families.iter().any(|f| name == f || name.strip_prefix(f.as_str()).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+                    is_exported(name, &families),
                     "{title}: {expr} reads {name}, which perf does not export (known: {families:?})"
                 );
             }
@@ -241,6 +239,58 @@ fn every_panel_queries_metrics_perf_exports() {
         "gen_ai_client_cache_savings_usd",
     ] {
         assert!(all.contains(needed), "no panel queries {needed}");
+    }
+}
+
+/// Every `expr` of the alert rules file, with the names its `record:` rules define.
+fn alert_exprs() -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(repo(ALERTS)).unwrap();
+    let (mut exprs, mut recorded) = (Vec::new(), Vec::new());
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        if let Some(name) = line.strip_prefix("- record:") {
+            recorded.push(name.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("expr:") {
+            let rest = rest.trim();
+            if rest == "|" {
+                // A block: the lines indented deeper than `expr:`.
+                let indent = lines[i].len() - line.len();
+                let mut block = String::new();
+                while i + 1 < lines.len()
+                    && (lines[i + 1].trim().is_empty()
+                        || lines[i + 1].len() - lines[i + 1].trim_start().len() > indent)
+                {
+                    i += 1;
+                    block.push_str(lines[i].split(" #").next().unwrap());
+                    block.push('\n');
+                }
+                exprs.push(block);
+            } else {
+                exprs.push(rest.split(" #").next().unwrap().to_owned());
+            }
+        }
+        i += 1;
+    }
+    (exprs, recorded)
+}
+
+#[test]
+fn every_alert_rule_reads_metrics_perf_exports() {
+    let families = exported_families();
+    let (exprs, recorded) = alert_exprs();
+    assert_eq!(exprs.len(), 7, "the rules file's expressions: {exprs:#?}");
+    for expr in &exprs {
+        let names = metric_names(expr);
+        assert!(!names.is_empty(), "{expr} reads no metric");
+        for name in &names {
+            assert!(
+                is_exported(name, &families) || recorded.contains(name),
+                "alert rule {expr} reads {name}, which perf does not export (known: {families:?})"
+            );
+        }
     }
 }
 

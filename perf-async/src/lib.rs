@@ -45,7 +45,7 @@ mod detect; //        `DetectBlocking` / `FutureExt`: the wrapper that times eve
 mod error; //         `ConfigError`, `WatchdogError`
 mod location; //      the wrapping locations, their cached metric handles and `locations()`
 mod monitor; //       `BlockingMonitor`: poll statistics shared by many futures
-mod names; //         every metric name and label key the crate exports
+pub mod names; //    every metric name and label key the crate exports
 pub mod runtime; //   tokio coverage: `spawn`, `task::spawn`, `block_on`, `RuntimeGauges`
 mod slow_poll; //     the `SlowPoll` report and its sinks (`TracingSink`, `CollectingSink`)
 pub mod stack; //     feature `stack`: capturing a stalled thread's stack

@@ -22,6 +22,19 @@ pub const WORKER_BUSY_SECONDS: &str = "tokio_worker_busy_seconds_total";
 /// Times each worker parked (label `worker`), as a counter.
 pub const WORKER_PARKS: &str = "tokio_worker_park_total";
 
+/// Every metric family perf-async exports: what a dashboard or an alert rule may read.
+pub const METRICS: &[&str] = &[
+    POLLS_TOTAL,
+    SLOW_POLLS_TOTAL,
+    SLOW_POLL_DURATION,
+    STALLS_TOTAL,
+    WORKERS,
+    ALIVE_TASKS,
+    GLOBAL_QUEUE_DEPTH,
+    WORKER_BUSY_SECONDS,
+    WORKER_PARKS,
+];
+
 /// Label of the poll metrics: the `file:line` where the future was wrapped.
 pub(crate) const LABEL_LOCATION: &str = "location";
 /// Label of the poll metrics, when the wrapper was given a task name.

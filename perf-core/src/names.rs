@@ -23,6 +23,14 @@ pub(crate) const LABEL_RESULT: &str = "result";
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub const HTTP_SERVER_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
 
+/// Every metric family perf-core exports (`HTTP_SERVER_REQUEST_DURATION` with feature
+/// `tower`): what a dashboard or an alert rule may read.
+pub const METRICS: &[&str] = &[
+    FUNCTION_DURATION,
+    FUNCTION_CALLS,
+    HTTP_SERVER_REQUEST_DURATION,
+];
+
 /// The request method label of [`HTTP_SERVER_REQUEST_DURATION`].
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) const LABEL_METHOD: &str = "method";

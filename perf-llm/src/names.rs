@@ -54,6 +54,17 @@ pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
     (TOKEN_USAGE, GEN_AI_TOKEN_BUCKETS),
 ];
 
+/// Every metric family perf-llm exports: what a dashboard or an alert rule may read.
+pub const METRICS: &[&str] = &[
+    OPERATION_DURATION,
+    TOKEN_USAGE,
+    TIME_TO_FIRST_CHUNK,
+    TIME_PER_OUTPUT_CHUNK,
+    COST_TOTAL,
+    CACHE_SAVINGS,
+    UNKNOWN_MODEL_TOTAL,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
