@@ -107,16 +107,12 @@ type NamedKey = (String, Vec<(String, String)>);
 /// assert_eq!(registry.summary("db_query").unwrap().count, 1);
 /// assert!(registry.summary_with("db_query", &[("table", "orders")]).is_none());
 /// ```
+// `Default` is `new()`: every field starts empty.
+#[derive(Default)]
 pub struct Registry {
     series: Mutex<Vec<Series>>,
     named: Mutex<BTreeMap<NamedKey, Arc<LatencyHistogram>>>,
     guard: std::sync::OnceLock<LabelGuard>,
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl std::fmt::Debug for Registry {

@@ -77,12 +77,8 @@ impl Report {
                 summary: snap.summary(),
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.summary
-                .total
-                .cmp(&a.summary.total)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        // Slowest total first; ties by name.
+        rows.sort_by(|a, b| (b.summary.total, &a.name).cmp(&(a.summary.total, &b.name)));
         Report { rows }
     }
 

@@ -292,7 +292,7 @@ impl LatencySubject for LatencySummary {
         check: &LatencyCheck,
         clauses: &[Clause],
     ) -> Result<LatencySummary, LatencyAssertionError> {
-        check.check(&self, clauses)
+        (&self).check_with(check, clauses)
     }
 }
 
@@ -304,10 +304,9 @@ impl LatencySubject for Option<LatencySummary> {
         check: &LatencyCheck,
         clauses: &[Clause],
     ) -> Result<LatencySummary, LatencyAssertionError> {
-        match self {
-            Some(s) => check.check(&s, clauses),
-            None => Err(LatencyAssertionError::EmptySummary),
-        }
+        self.as_ref()
+            .ok_or(LatencyAssertionError::EmptySummary)?
+            .check_with(check, clauses)
     }
 }
 
