@@ -321,10 +321,7 @@ pub fn parse_exact_decimal(text: &str) -> Result<Decimal, String> {
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let (mantissa_text, exp) = match rest.find(['e', 'E']) {
-        Some(i) => {
-            let e: i64 = rest[i + 1..].parse().map_err(|_| err())?;
-            (&rest[..i], e)
-        }
+        Some(i) => (&rest[..i], exponent(&rest[i + 1..]).ok_or_else(err)?),
         None => (rest, 0),
     };
     let (int, frac) = mantissa_text.split_once('.').unwrap_or((mantissa_text, ""));
@@ -349,7 +346,9 @@ pub fn parse_exact_decimal(text: &str) -> Result<Decimal, String> {
         ));
     }
     let mut m: i128 = trimmed.parse().map_err(|_| err())?;
-    let mut scale = frac.len() as i64 - exp - dropped;
+    // In i128: with an exponent near i64::MIN or MAX, the i64 difference overflowed (a
+    // panic in debug builds, a wrapped scale and the wrong error in release ones).
+    let mut scale = frac.len() as i128 - i128::from(exp) - dropped as i128;
     while scale < 0 {
         m = m
             .checked_mul(10)
@@ -366,6 +365,20 @@ pub fn parse_exact_decimal(text: &str) -> Result<Decimal, String> {
     let d = Decimal::try_from_i128_with_scale(if neg { -m } else { m }, scale as u32)
         .map_err(|e| format!("`{}`: {e}", short(text)))?;
     Ok(d.normalize())
+}
+
+/// An exponent's text (`[+-]digits`), clamped to the `i64` range: any exponent past it
+/// makes a nonzero number too large or too fine for a decimal all the same.
+fn exponent(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(if text.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
 }
 
 #[cfg(test)]
@@ -401,6 +414,27 @@ mod tests {
         // 3.4375e-07 USD per token for a million tokens is exactly 0.34375 USD.
         let d = parse_exact_decimal("3.4375e-07").unwrap() * Decimal::from(1_000_000u32);
         assert_eq!(d.normalize().to_string(), "0.34375");
+    }
+
+    #[test]
+    fn extreme_exponents_are_errors_with_the_right_reason() {
+        // `frac.len() - exp` overflowed i64 here: a panic in debug, a wrapped scale in release.
+        let e = parse_exact_decimal("1e-9223372036854775808").unwrap_err();
+        assert!(e.contains("finer than 1e-28"), "{e}");
+        let e = parse_exact_decimal("1.5e-9223372036854775808").unwrap_err();
+        assert!(e.contains("finer than 1e-28"), "{e}");
+        let e = parse_exact_decimal("1e9223372036854775807").unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        let e = parse_exact_decimal("0.1e-9223372036854775807").unwrap_err();
+        assert!(e.contains("finer than 1e-28"), "{e}");
+        // Past the i64 range: the same reasons, not "not a decimal number".
+        let e = parse_exact_decimal("1e99999999999999999999").unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        let e = parse_exact_decimal("1e-99999999999999999999").unwrap_err();
+        assert!(e.contains("finer than 1e-28"), "{e}");
+        assert!(parse_exact_decimal("1e+-5").is_err());
+        // Zero is zero at any exponent.
+        assert_eq!(parse_exact_decimal("0e-9223372036854775808"), Ok(Decimal::ZERO));
     }
 
     #[test]
