@@ -61,7 +61,10 @@ impl Cost {
             mul(n(usage.cache_write_1h), rates.cache_write_1h)?,
         )?;
         let reasoning = mul(n(usage.reasoning), rates.reasoning)?;
-        let output = mul(n(usage.output.saturating_sub(usage.reasoning)), rates.output)?;
+        let output = mul(
+            n(usage.output.saturating_sub(usage.reasoning)),
+            rates.output,
+        )?;
         let out_total = add(output, reasoning)?;
         // Not normalised here: it costs more than the arithmetic, and the recording path
         // does not print. `PriceTable::cost` returns `normalized()` amounts.

@@ -102,6 +102,17 @@ pub enum PriceError {
         /// The model billed.
         model: String,
     },
+    /// Entries of the price file are malformed and none could be loaded (a lenient load;
+    /// a strict one fails on the first).
+    #[error(
+        "price file: no model could be loaded, {invalid} malformed entries; the first: {first}"
+    )]
+    NoValidEntry {
+        /// How many entries are malformed.
+        invalid: usize,
+        /// The first malformed entry's error, in file order.
+        first: Box<PriceError>,
+    },
     /// Prices are given in a currency other than USD.
     #[error("price file: model `{model}` is priced in `{currency}`, but perf-llm accounts in USD only; convert the prices to USD")]
     UnknownCurrency {

@@ -326,7 +326,10 @@ mod tests {
             })
         );
         let e = serde_json::from_str::<Message>(text).unwrap_err();
-        assert!(e.to_string().contains("missing field `output_tokens`"), "{e}");
+        assert!(
+            e.to_string().contains("missing field `output_tokens`"),
+            "{e}"
+        );
     }
 
     #[test]

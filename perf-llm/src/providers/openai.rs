@@ -316,7 +316,10 @@ mod tests {
         fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(text: &str) {
             match serde_json::from_str::<T>(text) {
                 Ok(v) => panic!("{text} read as {v:?}"),
-                Err(e) => assert!(e.to_string().contains("invalid type: sequence"), "{text}: {e}"),
+                Err(e) => assert!(
+                    e.to_string().contains("invalid type: sequence"),
+                    "{text}: {e}"
+                ),
             }
         }
         refused::<ChatCompletion>(r#"{"usage": [1, 2]}"#);
