@@ -26,6 +26,11 @@ pub struct ResolvedRates {
 
 /// A bill in USD, exact. Each token is billed once: uncached input, cache reads and cache
 /// writes are disjoint parts of the normalised input; reasoning is a part of output.
+/// Arithmetic on bills never panics: an amount past the decimal range (about 7.9 × 10²⁸ USD,
+/// only reachable with a hand-set price far above $1 per token) saturates at ±`Decimal::MAX`
+/// in [`Cost::compute`], `+` and [`Cost::cache_savings`], and is
+/// [`PriceError::CostOverflow`](crate::PriceError::CostOverflow) from
+/// [`PriceTable::cost`](crate::PriceTable::cost).
 ///
 /// ```
 /// use perf_llm::{PriceTable, TokenUsage};

@@ -272,3 +272,80 @@ fn lenient_load_skips_bad_entries_and_strict_refuses_them() {
         Err(PriceError::Json(_))
     ));
 }
+
+/// LiteLLM's whole list, vendored (fixtures/litellm/README.md says from where and when).
+const LITELLM_LIST: &str = include_str!("fixtures/litellm/model_prices_and_context_window.json");
+
+/// The list has 4,878 top-level entries: `sample_spec`, 932 priced per image, second,
+/// character or not at all (no per-token input or output price), and 3,945 priced per token.
+/// None is malformed. Every entry is accounted for: `loaded + skipped` is all 4,878.
+#[test]
+fn the_whole_litellm_list_loads() {
+    let (t, report) = PriceTable::load_litellm_json(LITELLM_LIST, LoadMode::Strict).unwrap();
+    assert_eq!((t.len(), report.loaded), (3945, 3945));
+    assert_eq!(report.loaded + report.skipped.len(), 4878);
+    assert_eq!(report.invalid().count(), 0);
+    let count = |reason: SkipReason| report.skipped.iter().filter(|(_, r)| *r == reason).count();
+    assert_eq!(count(SkipReason::SampleSpec), 1);
+    assert_eq!(count(SkipReason::NotPerToken), 932);
+    assert!(report
+        .skipped
+        .contains(&("sample_spec".into(), SkipReason::SampleSpec)));
+    // Priced per audio second only.
+    let realtime = "azure/gpt-realtime-translate-2026-05-06";
+    assert!(report
+        .skipped
+        .contains(&(realtime.into(), SkipReason::NotPerToken)));
+    // Lenient reads the same table.
+    assert_eq!(
+        PriceTable::from_litellm_json(LITELLM_LIST).unwrap().len(),
+        3945
+    );
+
+    // By hand from the file: gpt-4o input 2.5e-06, output 1e-05, cached input 1.25e-06.
+    let d = |s: &str| s.parse::<perf_llm::Decimal>().unwrap();
+    let gpt4o = t.get("gpt-4o").unwrap();
+    assert_eq!(gpt4o.base.input, Some(d("0.0000025")));
+    assert_eq!(gpt4o.base.output, Some(d("0.00001")));
+    assert_eq!(gpt4o.base.cache_read, Some(d("0.00000125")));
+    assert_eq!(gpt4o.provider.as_deref(), Some("openai"));
+    let c = t
+        .cost("gpt-4o", &TokenUsage::new(1_000_000, 1_000_000))
+        .unwrap();
+    assert_eq!(c.total, d("12.5"));
+    // gemini/gemini-2.5-pro, found by its bare name: $1.25 / $10 per million, and above
+    // 200k input tokens $2.50 / $15 for the whole call.
+    let c = t
+        .cost("gemini-2.5-pro", &TokenUsage::new(100_000, 1_000))
+        .unwrap();
+    assert_eq!(c.total, d("0.135")); // 100k × 1.25e-6 + 1k × 1e-5
+    let c = t
+        .cost("gemini-2.5-pro", &TokenUsage::new(250_000, 1_000))
+        .unwrap();
+    assert_eq!(c.total, d("0.64")); // 250k × 2.5e-6 + 1k × 1.5e-5
+}
+
+/// One bad entry in the real list: the lenient loader skips it and loads the other 3,945,
+/// the strict one refuses the file naming it.
+#[test]
+fn one_bad_entry_in_the_real_list_is_skipped_not_fatal() {
+    let body = LITELLM_LIST.trim_start().strip_prefix('{').unwrap();
+    let json = format!(r#"{{"broken-model": {{"input_cost_per_token": "cheap"}},{body}"#);
+    let (t, report) = PriceTable::load_litellm_json(&json, LoadMode::Lenient).unwrap();
+    assert_eq!(t.len(), 3945);
+    assert_eq!(report.loaded + report.skipped.len(), 4879);
+    let invalid: Vec<(&str, &PriceError)> = report.invalid().collect();
+    assert_eq!(invalid.len(), 1);
+    assert_eq!(invalid[0].0, "broken-model");
+    assert!(
+        invalid[0].1.to_string().contains("input_cost_per_token"),
+        "{}",
+        invalid[0].1
+    );
+    let e = PriceTable::load_litellm_json(&json, LoadMode::Strict).unwrap_err();
+    assert!(
+        matches!(&e, PriceError::InvalidPrice { model, field, .. }
+            if model == "broken-model" && field == "input_cost_per_token"),
+        "{e:?}"
+    );
+}
