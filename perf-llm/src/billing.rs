@@ -8,9 +8,33 @@ use crate::cost::{saturating_add, Cost, ResolvedRates};
 use crate::usage::TokenUsage;
 
 impl Cost {
-    /// Bills `usage` at `rates`.
+    /// Bills `usage` at `rates`. Never panics: an amount past the decimal range (about
+    /// 7.9 × 10²⁸ USD, reachable only with a price far above the loaders' $1-per-token cap)
+    /// saturates at `Decimal::MAX` (or `Decimal::MIN` for a negative rate), and so does every
+    /// sum that includes it. Use [`checked_compute`](Self::checked_compute) to refuse instead.
+    ///
+    /// ```
+    /// use perf_llm::{pricing::ResolvedRates, Cost, Decimal, TokenUsage};
+    /// let rates = ResolvedRates { input: Decimal::new(25, 7), ..ResolvedRates::default() };
+    /// assert_eq!(Cost::compute(&rates, &TokenUsage::new(1000, 0)).total, Decimal::new(25, 4));
+    /// let absurd = ResolvedRates { input: Decimal::MAX, ..rates };
+    /// assert_eq!(Cost::compute(&absurd, &TokenUsage::new(2, 0)).total, Decimal::MAX);
+    /// ```
     pub fn compute(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
         Self::compute_fixed(rates, usage).unwrap_or_else(|| Self::compute_decimal(rates, usage))
+    }
+
+    /// Bills `usage` at `rates`, or `None` if an amount does not fit in a decimal (about
+    /// 7.9 × 10²⁸ USD). [`PriceTable::cost`](crate::PriceTable::cost) turns `None` into
+    /// [`PriceError::CostOverflow`](crate::PriceError::CostOverflow).
+    ///
+    /// ```
+    /// use perf_llm::{pricing::ResolvedRates, Cost, Decimal, TokenUsage};
+    /// let absurd = ResolvedRates { input: Decimal::MAX, ..ResolvedRates::default() };
+    /// assert_eq!(Cost::checked_compute(&absurd, &TokenUsage::new(2, 0)), None);
+    /// ```
+    pub fn checked_compute(rates: &ResolvedRates, usage: &TokenUsage) -> Option<Cost> {
+        Self::compute_fixed(rates, usage).or_else(|| Self::decimal_with(rates, usage, &CHECKED))
     }
 
     /// The same bill in `i128` fixed point at the rates' common scale (at most 10⁻²⁴ USD):
@@ -20,29 +44,57 @@ impl Cost {
         FixedRates::new(rates)?.bill(usage)?.to_cost()
     }
 
-    /// The bill in decimal arithmetic (any rate, any size).
+    /// The bill in decimal arithmetic (any rate, any size), saturating as [`Cost::compute`]
+    /// documents.
     pub(crate) fn compute_decimal(rates: &ResolvedRates, usage: &TokenUsage) -> Cost {
+        Self::decimal_with(rates, usage, &SATURATING).unwrap_or_default()
+    }
+
+    /// The decimal bill with `ops`' multiplication and addition; `None` when one refuses.
+    fn decimal_with(rates: &ResolvedRates, usage: &TokenUsage, ops: &Ops) -> Option<Cost> {
+        let (mul, add) = (ops.mul, ops.add);
         let n = Decimal::from;
-        let input = n(usage.uncached_input()) * rates.input;
-        let cached_input = n(usage.cache_read) * rates.cache_read;
-        let cache_write = n(usage.cache_write_5m()) * rates.cache_write_5m
-            + n(usage.cache_write_1h) * rates.cache_write_1h;
-        let reasoning = n(usage.reasoning) * rates.reasoning;
-        let output = n(usage.output.saturating_sub(usage.reasoning)) * rates.output;
-        let out_total = output + reasoning;
+        let input = mul(n(usage.uncached_input()), rates.input)?;
+        let cached_input = mul(n(usage.cache_read), rates.cache_read)?;
+        let cache_write = add(
+            mul(n(usage.cache_write_5m()), rates.cache_write_5m)?,
+            mul(n(usage.cache_write_1h), rates.cache_write_1h)?,
+        )?;
+        let reasoning = mul(n(usage.reasoning), rates.reasoning)?;
+        let output = mul(
+            n(usage.output.saturating_sub(usage.reasoning)),
+            rates.output,
+        )?;
+        let out_total = add(output, reasoning)?;
         // Not normalised here: it costs more than the arithmetic, and the recording path
         // does not print. `PriceTable::cost` returns `normalized()` amounts.
-        Cost {
+        Some(Cost {
             input,
             cached_input,
             cache_write,
             output,
             reasoning,
-            total: input + cached_input + cache_write + out_total,
-            without_cache: n(usage.input) * rates.input + out_total,
-        }
+            total: add(add(add(input, cached_input)?, cache_write)?, out_total)?,
+            without_cache: add(mul(n(usage.input), rates.input)?, out_total)?,
+        })
     }
 }
+
+/// Decimal multiplication and addition, checked or saturating: one bill formula for both.
+struct Ops {
+    mul: fn(Decimal, Decimal) -> Option<Decimal>,
+    add: fn(Decimal, Decimal) -> Option<Decimal>,
+}
+
+const CHECKED: Ops = Ops {
+    mul: Decimal::checked_mul,
+    add: Decimal::checked_add,
+};
+
+const SATURATING: Ops = Ops {
+    mul: |a, b| Some(a.saturating_mul(b)),
+    add: |a, b| Some(a.saturating_add(b)),
+};
 
 /// The finest scale of [`Cost::compute`]'s fixed-point arithmetic: 10⁻²⁴ USD, fine enough
 /// for every price in LiteLLM's list (the finest, e.g. `5.0000000000000004e-08`, needs it).

@@ -26,6 +26,11 @@ pub struct ResolvedRates {
 
 /// A bill in USD, exact. Each token is billed once: uncached input, cache reads and cache
 /// writes are disjoint parts of the normalised input; reasoning is a part of output.
+/// Arithmetic on bills never panics: an amount past the decimal range (about 7.9 × 10²⁸ USD,
+/// only reachable with a hand-set price far above $1 per token) saturates at ±`Decimal::MAX`
+/// in [`Cost::compute`], `+` and [`Cost::cache_savings`], and is
+/// [`PriceError::CostOverflow`](crate::PriceError::CostOverflow) from
+/// [`PriceTable::cost`](crate::PriceTable::cost).
 ///
 /// ```
 /// use perf_llm::{PriceTable, TokenUsage};
@@ -79,9 +84,10 @@ impl Cost {
     }
 
     /// Prompt-cache savings: `without_cache − total`. Negative when the write premium
-    /// exceeded what reads saved (a cache written but not yet read).
+    /// exceeded what reads saved (a cache written but not yet read). Saturates at
+    /// ±`Decimal::MAX` rather than panicking (only saturated amounts can get there).
     pub fn cache_savings(&self) -> Decimal {
-        self.without_cache - self.total
+        self.without_cache.saturating_sub(self.total)
     }
 
     /// The total as `f64`, for display only; sum [`Cost`]s, not these.
@@ -111,13 +117,7 @@ impl Cost {
 /// `a += b`, each amount saturating at ±`Decimal::MAX` (about 7.9 × 10²⁸ USD) rather than
 /// panicking as decimal `+` does.
 pub(crate) fn saturating_add(a: &mut Cost, b: &Cost) {
-    a.zip_amounts(b, |x, y| {
-        *x = x.checked_add(y).unwrap_or(if y.is_sign_negative() {
-            Decimal::MIN
-        } else {
-            Decimal::MAX
-        });
-    });
+    a.zip_amounts(b, |x, y| *x = x.saturating_add(y));
 }
 
 impl Add for Cost {
@@ -128,9 +128,11 @@ impl Add for Cost {
     }
 }
 
+/// Each amount saturates at ±`Decimal::MAX` (about 7.9 × 10²⁸ USD) instead of panicking:
+/// no real sum of bills gets there, and a saturated total is plainly wrong on a dashboard.
 impl AddAssign for Cost {
     fn add_assign(&mut self, o: Cost) {
-        self.zip_amounts(&o, |a, b| *a += b);
+        saturating_add(self, &o);
     }
 }
 

@@ -84,6 +84,35 @@ pub enum PriceError {
         /// Why.
         reason: String,
     },
+    /// A key appears twice in one object of a price file. JSON readers disagree on which of
+    /// the two wins, so perf-llm takes neither.
+    #[error("price file: key `{key}` appears twice in {}; remove one of them", within(.model))]
+    DuplicateKey {
+        /// The model whose entry repeats the key, or `*` when the key is a model name
+        /// repeated at the top of the file (LiteLLM's list) or in `models` (perf-llm's own).
+        model: String,
+        /// The repeated key (`tiers.input` for a field of a tier).
+        key: String,
+    },
+    /// A bill does not fit in a decimal (about 7.9 × 10²⁸ USD): only a price far above the
+    /// loaders' $1-per-token cap, set through [`PriceTable::insert`](crate::PriceTable::insert)
+    /// or [`ModelPrice::new`](crate::ModelPrice::new), can cause it.
+    #[error("the bill for model `{model}` does not fit in a decimal (above 7.9e28 USD); its price is surely wrong: prices are USD per token, not per million")]
+    CostOverflow {
+        /// The model billed.
+        model: String,
+    },
+    /// Entries of the price file are malformed and none could be loaded (a lenient load;
+    /// a strict one fails on the first).
+    #[error(
+        "price file: no model could be loaded, {invalid} malformed entries; the first: {first}"
+    )]
+    NoValidEntry {
+        /// How many entries are malformed.
+        invalid: usize,
+        /// The first malformed entry's error, in file order.
+        first: Box<PriceError>,
+    },
     /// Prices are given in a currency other than USD.
     #[error("price file: model `{model}` is priced in `{currency}`, but perf-llm accounts in USD only; convert the prices to USD")]
     UnknownCurrency {
@@ -92,6 +121,14 @@ pub enum PriceError {
         /// The currency named.
         currency: String,
     },
+}
+
+fn within(model: &str) -> String {
+    if model == "*" {
+        "the list of models".into()
+    } else {
+        format!("the entry of model `{model}`")
+    }
 }
 
 fn suggest(s: &[String]) -> String {

@@ -3,7 +3,9 @@
 //! * [`TokenUsage`]: one convention for every provider — `input` includes cached input, so
 //!   cached tokens are never billed twice ([`usage`], [`providers`]).
 //! * [`PriceTable`] and [`Cost`]: prices read exactly from LiteLLM's price list or perf-llm's
-//!   own format, bills as decimals, prompt-cache savings net of the write premium.
+//!   own format (a malformed entry skipped and listed in a [`pricing::LoadReport`], or
+//!   refused with [`pricing::LoadMode::Strict`]), bills as decimals that never panic,
+//!   prompt-cache savings net of the write premium.
 //! * [`LlmCall`] and [`LlmMeter`]: one call recorded as OpenTelemetry GenAI metrics, a cost
 //!   counter and one `llm_call` `tracing` event; [`LlmResponse`] is what `#[llm_call]` reads.
 //! * [`stream::MeteredStream`]: time to first chunk, time per chunk, decode tokens per second.

@@ -146,3 +146,281 @@ proptest! {
         }
     }
 }
+
+/// A seeded mutation fuzzer: valid inputs of every parser, mutated byte- and token-wise, plus
+/// random text. Each input runs under `catch_unwind`; a panic fails the test naming the input.
+/// `cargo test` builds in debug, so integer overflow panics here rather than wrapping.
+mod mutation {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use perf_llm::pricing::{parse_exact_decimal, LoadMode};
+    use perf_llm::providers::{anthropic, openai};
+    use perf_llm::stream::{anthropic_usage, openai_chat_usage};
+    use perf_llm::{LlmResponse, PriceTable, TokenUsage};
+    use serde_json::Value;
+
+    /// xorshift64*: deterministic, so a failure reproduces with the same seed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    /// Pieces that reach the parsers' edges: number extremes, structure, repeated keys.
+    const TOKENS: &[&str] = &[
+        "1e-9223372036854775808",
+        "1e9223372036854775807",
+        "-0",
+        "0.",
+        ".5",
+        "1e",
+        "e5",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-1",
+        "1.5",
+        "1e400",
+        "79228162514264337593543950335",
+        "0.0000000000000000000000000001",
+        "null",
+        "true",
+        "\"x\"",
+        "[1,2]",
+        "[]",
+        "{}",
+        ",",
+        ":",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        "\\u0000",
+        "é",
+        "\"usage\":",
+        "\"input_tokens\":",
+        "\"output_tokens\":",
+        "\"prompt_tokens\":",
+        "\"input_cost_per_token\":",
+        "\"input\":",
+        "\"tiers\":",
+        "\"above_input_tokens\":",
+        "\"gpt-4o\":",
+        "\"models\":",
+        "\"currency\":\"EUR\"",
+        "_above_200k_tokens",
+        "_above_99999999999999999999k_tokens",
+    ];
+
+    fn mutate(rng: &mut Rng, seed: &str) -> String {
+        let mut b = seed.as_bytes().to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(b.len() + 1);
+            match rng.below(6) {
+                0 if !b.is_empty() => {
+                    let i = at.min(b.len() - 1);
+                    b[i] = rng.next() as u8;
+                }
+                1 => {
+                    let end = (at + rng.below(8)).min(b.len());
+                    b.drain(at..end);
+                }
+                2 | 3 => {
+                    let t = rng.pick(TOKENS).as_bytes().to_vec();
+                    b.splice(at..at, t);
+                }
+                4 => {
+                    // Replace a number with an extreme one.
+                    let end = (at..b.len())
+                        .find(|&i| !b[i].is_ascii_digit())
+                        .unwrap_or(b.len());
+                    let t = rng.pick(&TOKENS[..13]).as_bytes().to_vec();
+                    b.splice(at..end, t);
+                }
+                _ => {
+                    let end = (at + rng.below(16)).min(b.len());
+                    let copy = b[at..end].to_vec();
+                    b.splice(at..at, copy);
+                }
+            }
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    }
+
+    fn random_text(rng: &mut Rng) -> String {
+        (0..rng.below(24))
+            .map(|_| rng.pick(TOKENS))
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    /// Runs `f` on `n` inputs (mutated seeds, one in eight random), counting panics.
+    fn feed(
+        rng: &mut Rng,
+        seeds: &[&str],
+        n: usize,
+        failures: &mut Vec<String>,
+        mut f: impl FnMut(&str),
+    ) {
+        for i in 0..n {
+            let input = if i % 8 == 7 {
+                random_text(rng)
+            } else {
+                let seed = seeds[rng.below(seeds.len())];
+                mutate(rng, seed)
+            };
+            if catch_unwind(AssertUnwindSafe(|| f(&input))).is_err() {
+                failures.push(input);
+            }
+        }
+    }
+
+    const DECIMALS: &[&str] = &[
+        "5.0000000000000004e-08",
+        "3.4375e-07",
+        "0.0000025",
+        "1E+2",
+        "1.000e-28",
+        "12",
+        "-0.5e3",
+    ];
+    const LITELLM: &[&str] = &[
+        include_str!("fixtures/model_prices_sample.json"),
+        r#"{"gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "cache_read_input_token_cost": 1.25e-06}}"#,
+        r#"{"c": {"input_cost_per_token": 3e-06, "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token": 1.5e-05, "cache_creation_input_token_cost_above_1hr": 6e-06}}"#,
+    ];
+    const OWN: &[&str] = &[
+        include_str!("../src/pricing/builtin_prices.json"),
+        r#"{"currency": "USD", "taken": "2025-07-01", "models": {"m": {"provider": "acme", "input": "0.075", "output": 0.3, "cache_read": "0.01875", "tiers": [{"above_input_tokens": 1000, "input": "0.15"}]}}}"#,
+    ];
+    const RESPONSES: &[&str] = &[
+        r#"{"id": "c", "model": "gpt-4o", "usage": {"prompt_tokens": 2000, "completion_tokens": 300, "total_tokens": 2300, "prompt_tokens_details": {"cached_tokens": 1500}, "completion_tokens_details": {"reasoning_tokens": 100}}}"#,
+        r#"{"type": "response.completed", "response": {"usage": {"input_tokens": 100, "output_tokens": 50, "input_tokens_details": {"cached_tokens": 64}, "output_tokens_details": {"reasoning_tokens": 30}}}}"#,
+        r#"{"id": "m", "type": "message", "model": "claude", "usage": {"input_tokens": 100, "cache_read_input_tokens": 5000, "cache_creation_input_tokens": 1000, "cache_creation": {"ephemeral_5m_input_tokens": 600, "ephemeral_1h_input_tokens": 400}, "output_tokens": 200}}"#,
+        r#"{"type": "message_start", "message": {"usage": {"input_tokens": 10, "output_tokens": 1}}}"#,
+        r#"{"type": "message_delta", "usage": {"output_tokens": 42}}"#,
+        r#"{"choices": [{"delta": {"content": "hi"}}], "usage": null}"#,
+    ];
+
+    fn usage_parsers(text: &str) {
+        // The typed structs read the text directly, valid JSON or not.
+        let _ = serde_json::from_str::<openai::ChatCompletion>(text).map(|r| r.usage());
+        let _ = serde_json::from_str::<openai::ChatUsage>(text).map(|u| TokenUsage::try_from(&u));
+        let _ =
+            serde_json::from_str::<openai::ResponsesUsage>(text).map(|u| TokenUsage::try_from(&u));
+        let _ = serde_json::from_str::<anthropic::Message>(text).map(|m| m.usage());
+        let _ = serde_json::from_str::<anthropic::Usage>(text).map(|u| TokenUsage::try_from(&u));
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let _ = TokenUsage::from_openai_chat(&v);
+        let _ = TokenUsage::from_openai_responses(&v);
+        let _ = TokenUsage::from_anthropic(&v);
+        let _ = (v.usage(), v.model(), v.provider());
+        if let Some(u) = v
+            .get("usage")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("response"))
+        {
+            let _ = serde_json::from_value::<openai::ChatUsage>(u.clone());
+            let _ = serde_json::from_value::<anthropic::Usage>(u.clone());
+        }
+    }
+
+    fn stream_parsers(text: &str) {
+        // A stream of events: the seed's events with the mutated one in the middle.
+        let mutated = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+        let start: Value = serde_json::from_str(RESPONSES[3]).unwrap();
+        let mut anthropic = anthropic_usage();
+        let mut acc = anthropic::AnthropicStreamUsage::default();
+        for e in [&start, &mutated, &mutated] {
+            let _ = anthropic(e);
+            let _ = acc.update(e);
+            let _ = acc.usage();
+            let _ = openai_chat_usage(e);
+        }
+    }
+
+    fn bill_all(t: &PriceTable, rng_bits: u64) {
+        let n = rng_bits;
+        let usages = [
+            TokenUsage::new(u64::MAX, u64::MAX),
+            TokenUsage {
+                input: n,
+                output: n >> 1,
+                cache_read: n >> 2,
+                cache_write: n >> 3,
+                cache_write_1h: n >> 4,
+                reasoning: n >> 5,
+            },
+            TokenUsage::new(1_000_000, 1),
+        ];
+        for model in [
+            "gpt-4o",
+            "c",
+            "m",
+            "claude-sonnet-4-20250514",
+            "gemini-2.5-pro",
+        ] {
+            for u in &usages {
+                let _ = t.cost(model, u);
+            }
+        }
+    }
+
+    /// Inputs per parser: 40,000 decimal texts; 12,000 LiteLLM files and 12,000 of perf-llm's
+    /// own format (each read lenient and strict, and billed when it loads); 30,000 usage
+    /// texts (the five typed structs and the three `TokenUsage::from_*` readers); 10,000
+    /// stream events (Anthropic's accumulator and extractor, OpenAI's chunk reader).
+    /// 104,000 inputs in all.
+    #[test]
+    fn mutated_inputs_never_panic_any_parser() {
+        const COUNTS: [usize; 5] = [40_000, 12_000, 12_000, 30_000, 10_000];
+        assert_eq!(COUNTS.iter().sum::<usize>(), 104_000);
+        let mut rng = Rng(0x5eed_1234_abcd_ef01);
+        let mut failures = Vec::new();
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        feed(&mut rng, DECIMALS, COUNTS[0], &mut failures, |s| {
+            let _ = parse_exact_decimal(s);
+        });
+        let mut bits = Rng(7);
+        feed(&mut rng, LITELLM, COUNTS[1], &mut failures, |s| {
+            let _ = PriceTable::load_litellm_json(s, LoadMode::Strict);
+            if let Ok((t, _)) = PriceTable::load_litellm_json(s, LoadMode::Lenient) {
+                bill_all(&t, bits.next());
+            }
+        });
+        feed(&mut rng, OWN, COUNTS[2], &mut failures, |s| {
+            let _ = PriceTable::load_json(s, LoadMode::Strict);
+            if let Ok((t, _)) = PriceTable::load_json(s, LoadMode::Lenient) {
+                bill_all(&t, 0x0123_4567_89ab_cdef);
+            }
+        });
+        feed(&mut rng, RESPONSES, COUNTS[3], &mut failures, usage_parsers);
+        feed(
+            &mut rng,
+            RESPONSES,
+            COUNTS[4],
+            &mut failures,
+            stream_parsers,
+        );
+        std::panic::set_hook(quiet);
+        assert!(
+            failures.is_empty(),
+            "{} inputs panicked; the first: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(3)]
+        );
+    }
+}

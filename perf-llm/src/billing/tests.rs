@@ -197,3 +197,61 @@ fn floor_nanos_is_exact_floor() {
     assert_eq!(floor_nanos(d("-1")), 0);
     assert_eq!(floor_nanos(Decimal::MAX), u64::MAX);
 }
+
+/// Rates no loader accepts (above its $1-per-token cap) reach `Cost::compute` through
+/// `ModelPrice::new` and `PriceTable::insert`; decimal `*` and `+` panicked on them.
+#[test]
+fn bills_past_the_decimal_range_saturate_and_checked_bills_refuse() {
+    let huge = ResolvedRates {
+        input: Decimal::MAX,
+        output: Decimal::MAX,
+        cache_read: Decimal::MAX,
+        cache_write_5m: Decimal::MAX,
+        cache_write_1h: Decimal::MAX,
+        reasoning: Decimal::MAX,
+    };
+    let u = TokenUsage {
+        input: 10,
+        output: 3,
+        cache_read: 2,
+        cache_write: 2,
+        cache_write_1h: 1,
+        reasoning: 1,
+    };
+    assert_eq!(Cost::checked_compute(&huge, &u), None);
+    let c = Cost::compute(&huge, &u);
+    assert_eq!(c.total, Decimal::MAX);
+    assert_eq!(c.without_cache, Decimal::MAX);
+    assert_eq!(c.input, Decimal::MAX);
+    assert_eq!(c.cache_savings(), Decimal::ZERO);
+    // Negative rates (a hand-made price) saturate the other way, and savings stay defined.
+    let neg = ResolvedRates {
+        input: Decimal::MIN,
+        ..ResolvedRates::default()
+    };
+    let c = Cost::compute(&neg, &u);
+    assert_eq!(
+        (c.input, c.total, c.without_cache),
+        (Decimal::MIN, Decimal::MIN, Decimal::MIN)
+    );
+    let apart = Cost {
+        without_cache: Decimal::MIN,
+        total: Decimal::MAX,
+        ..Cost::default()
+    };
+    assert_eq!(apart.cache_savings(), Decimal::MIN);
+    // Sums saturate too, where `+` panicked.
+    let mut sum = Cost::compute(&huge, &u);
+    sum += Cost::compute(&huge, &u);
+    assert_eq!(sum.total, Decimal::MAX);
+    assert_eq!((sum + c).output, Decimal::MAX);
+    // A bill that fits is the same either way.
+    let small = ResolvedRates {
+        input: d("0.000002"),
+        ..ResolvedRates::default()
+    };
+    assert_eq!(
+        Cost::checked_compute(&small, &u),
+        Some(Cost::compute(&small, &u))
+    );
+}

@@ -4,7 +4,8 @@
 //! never through `f64`.
 //!
 //! * `table`: [`PriceTable`], [`ModelPrice`], [`Rates`]; lookups and the meter's prepared price.
-//! * `load`: the price-file readers, [`parse_exact_decimal`], the built-in table.
+//! * `load`: the price-file readers (lenient, skipping a malformed entry with a
+//!   [`LoadReport`], or strict: [`LoadMode`]), [`parse_exact_decimal`], the built-in table.
 
 mod load;
 mod table;
@@ -12,6 +13,6 @@ mod table;
 mod tests;
 
 pub use crate::cost::ResolvedRates;
-pub use load::{parse_exact_decimal, BUILTIN_PRICES_TAKEN};
+pub use load::{parse_exact_decimal, LoadMode, LoadReport, SkipReason, BUILTIN_PRICES_TAKEN};
 pub(crate) use table::PreparedPrice;
 pub use table::{ModelPrice, PriceTable, Rates};

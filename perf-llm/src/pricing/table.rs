@@ -292,7 +292,8 @@ impl PriceTable {
         })
     }
 
-    /// The exact bill for `usage` on `model`.
+    /// The exact bill for `usage` on `model`; [`PriceError::CostOverflow`] if it does not
+    /// fit in a decimal (only a price far above $1 per token, set by hand, can do that).
     ///
     /// ```
     /// let t = perf_llm::PriceTable::builtin();
@@ -309,7 +310,11 @@ impl PriceTable {
         model: &str,
         usage: &TokenUsage,
     ) -> Result<Cost, PriceError> {
-        Ok(Cost::compute(&self.price(model)?.rates_for(usage), usage))
+        Cost::checked_compute(&self.price(model)?.rates_for(usage), usage).ok_or_else(|| {
+            PriceError::CostOverflow {
+                model: model.to_owned(),
+            }
+        })
     }
 
     /// `model`'s price prepared for billing, or `None` (without counting a miss).

@@ -57,3 +57,16 @@ fn prepared_price_bills_as_rates_for_does() {
         assert_eq!(fixed.is_some(), input <= 200_000, "input {input}");
     }
 }
+
+#[test]
+fn a_bill_past_the_decimal_range_is_an_error_not_a_panic() {
+    let mut t = PriceTable::new();
+    // `insert` and `ModelPrice::new` skip the loaders' $1-per-token cap.
+    t.insert(
+        "m",
+        ModelPrice::new(rust_decimal::Decimal::MAX, rust_decimal::Decimal::MAX),
+    );
+    let e = t.cost("m", &TokenUsage::new(2, 2)).unwrap_err();
+    assert_eq!(e, PriceError::CostOverflow { model: "m".into() });
+    assert!(e.to_string().contains("per token"), "{e}");
+}

@@ -2,11 +2,11 @@
 //! come as `cache_read_input_tokens` and `cache_creation_input_tokens` (split into 5-minute
 //! and 1-hour writes under `cache_creation`); perf-llm adds them back into `input`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::UsageError;
-use crate::providers::json::{count, sub_object, usage_object};
+use crate::providers::json::{count, objects_only, sub_object, usage_object};
 use crate::usage::TokenUsage;
 
 const P: &str = "anthropic";
@@ -176,41 +176,47 @@ impl AnthropicStreamUsage {
     }
 }
 
-/// `usage` of an Anthropic Messages response.
-///
-/// ```
-/// let u: perf_llm::providers::anthropic::Usage = serde_json::from_str(
-///     r#"{"input_tokens": 100, "cache_read_input_tokens": 5000,
-///         "cache_creation_input_tokens": 1000, "output_tokens": 200}"#).unwrap();
-/// assert_eq!(perf_llm::TokenUsage::try_from(&u).unwrap().input, 6100);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Uncached input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    #[serde(default)]
-    pub output_tokens: u64,
-    /// Input tokens written to the cache.
-    #[serde(default)]
-    pub cache_creation_input_tokens: Option<u64>,
-    /// Input tokens read from the cache.
-    #[serde(default)]
-    pub cache_read_input_tokens: Option<u64>,
-    /// The cache writes by lifetime.
-    #[serde(default)]
-    pub cache_creation: Option<CacheCreation>,
+objects_only! {
+    "Usage"
+    /// `usage` of an Anthropic Messages response.
+    ///
+    /// ```
+    /// let u: perf_llm::providers::anthropic::Usage = serde_json::from_str(
+    ///     r#"{"input_tokens": 100, "cache_read_input_tokens": 5000,
+    ///         "cache_creation_input_tokens": 1000, "output_tokens": 200}"#).unwrap();
+    /// assert_eq!(perf_llm::TokenUsage::try_from(&u).unwrap().input, 6100);
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct Usage {
+        /// Uncached input tokens.
+        pub input_tokens: u64,
+        /// Output tokens. Required, as [`TokenUsage::from_anthropic`] requires it: a usage
+        /// without it would bill no output.
+        pub output_tokens: u64,
+        /// Input tokens written to the cache.
+        #[serde(default)]
+        pub cache_creation_input_tokens: Option<u64>,
+        /// Input tokens read from the cache.
+        #[serde(default)]
+        pub cache_read_input_tokens: Option<u64>,
+        /// The cache writes by lifetime.
+        #[serde(default)]
+        pub cache_creation: Option<CacheCreation>,
+    }
 }
 
-/// `usage.cache_creation`: cache writes by lifetime.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheCreation {
-    /// Written with the 5-minute lifetime.
-    #[serde(default)]
-    pub ephemeral_5m_input_tokens: u64,
-    /// Written with the 1-hour lifetime.
-    #[serde(default)]
-    pub ephemeral_1h_input_tokens: u64,
+objects_only! {
+    "CacheCreation"
+    /// `usage.cache_creation`: cache writes by lifetime.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct CacheCreation {
+        /// Written with the 5-minute lifetime.
+        #[serde(default)]
+        pub ephemeral_5m_input_tokens: u64,
+        /// Written with the 1-hour lifetime.
+        #[serde(default)]
+        pub ephemeral_1h_input_tokens: u64,
+    }
 }
 
 impl TryFrom<&Usage> for TokenUsage {
@@ -234,25 +240,28 @@ impl TryFrom<&Usage> for TokenUsage {
     }
 }
 
-/// An Anthropic Messages response, reduced to what metering needs.
-///
-/// ```
-/// use perf_llm::LlmResponse;
-/// let m: perf_llm::providers::anthropic::Message = serde_json::from_str(
-///     r#"{"id": "msg_1", "model": "claude-sonnet-4-20250514",
-///         "usage": {"input_tokens": 3, "output_tokens": 4}}"#).unwrap();
-/// assert_eq!(m.usage().unwrap().total(), 7);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    /// The message id.
-    #[serde(default)]
-    pub id: String,
-    /// The model that answered.
-    #[serde(default)]
-    pub model: String,
-    /// Token usage.
-    pub usage: Usage,
+objects_only! {
+    "Message"
+    /// An Anthropic Messages response, reduced to what metering needs.
+    ///
+    /// ```
+    /// use perf_llm::LlmResponse;
+    /// let m: perf_llm::providers::anthropic::Message = serde_json::from_str(
+    ///     r#"{"id": "msg_1", "model": "claude-sonnet-4-20250514",
+    ///         "usage": {"input_tokens": 3, "output_tokens": 4}}"#).unwrap();
+    /// assert_eq!(m.usage().unwrap().total(), 7);
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct Message {
+        /// The message id.
+        #[serde(default)]
+        pub id: String,
+        /// The model that answered.
+        #[serde(default)]
+        pub model: String,
+        /// Token usage.
+        pub usage: Usage,
+    }
 }
 
 #[cfg(test)]
@@ -303,6 +312,24 @@ mod tests {
         .unwrap();
         let u = acc.usage().unwrap().unwrap();
         assert_eq!((u.input, u.cache_write, u.output), (25, 20, 9));
+    }
+
+    #[test]
+    fn typed_message_and_from_anthropic_agree_on_missing_output() {
+        let text = r#"{"id": "msg_1", "model": "claude-x", "usage": {"input_tokens": 3}}"#;
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            TokenUsage::from_anthropic(&v),
+            Err(UsageError::Incomplete {
+                provider: P,
+                field: "usage.output_tokens"
+            })
+        );
+        let e = serde_json::from_str::<Message>(text).unwrap_err();
+        assert!(
+            e.to_string().contains("missing field `output_tokens`"),
+            "{e}"
+        );
     }
 
     #[test]

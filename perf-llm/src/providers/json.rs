@@ -1,9 +1,71 @@
 //! Reading a provider's usage object from a `serde_json::Value`: where the object is, and
 //! counts that are non-negative integers, with errors that name the field that is wrong.
 
+use serde::de::{Deserializer, Visitor};
 use serde_json::Value;
 
 use crate::error::UsageError;
+
+/// Declares a response struct (with its derives) whose `Deserialize` reads JSON objects
+/// only. serde's derived structs also accept an array, read positionally, so
+/// `{"usage": [1, 2]}` would bill 1 input and 2 output tokens; `deny_unknown_fields` does not
+/// stop that. The fields are read by a private twin derived from the same field list (named
+/// `$sname` in errors), through [`MapOnly`].
+macro_rules! objects_only {
+    ($sname:literal $(#[$sattr:meta])* pub struct $name:ident {
+        $($(#[$fattr:meta])* pub $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$sattr])*
+        pub struct $name {
+            $($(#[$fattr])* pub $field: $ty),*
+        }
+
+        const _: () = {
+            #[derive(serde::Deserialize)]
+            #[serde(rename = $sname)]
+            struct Wire {
+                $($(#[$fattr])* $field: $ty),*
+            }
+            impl<'de> serde::Deserialize<'de> for $name {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    let w = Wire::deserialize($crate::providers::json::MapOnly(d))?;
+                    Ok($name { $($field: w.$field),* })
+                }
+            }
+        };
+    };
+}
+pub(crate) use objects_only;
+
+/// A deserializer that reads a struct only from a map (a JSON object), never from a sequence.
+pub(crate) struct MapOnly<D>(pub(crate) D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for MapOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
 
 /// Reads the usage object: `v.usage`, `v.message.usage`, `v.response.usage`, or `v` itself
 /// when it carries one of `marker`'s keys.

@@ -3,5 +3,5 @@
 //! friends, which read `serde_json::Value` and name the field that is wrong.
 
 pub mod anthropic;
-mod json;
+pub(crate) mod json;
 pub mod openai;

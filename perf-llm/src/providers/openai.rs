@@ -1,11 +1,11 @@
 //! OpenAI's Chat Completions and Responses usage shapes. `prompt_tokens` / `input_tokens`
 //! already include `cached_tokens`, and `completion_tokens` include `reasoning_tokens`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::UsageError;
-use crate::providers::json::{count, nested_count, usage_object};
+use crate::providers::json::{count, nested_count, objects_only, usage_object};
 use crate::usage::TokenUsage;
 
 /// Where one OpenAI API puts its counts: each key, with the path an error names.
@@ -101,51 +101,60 @@ fn read(v: &Value, f: &Fields) -> Result<TokenUsage, UsageError> {
     .validate()
 }
 
-/// `usage` of a Chat Completions response or of the final stream chunk.
-///
-/// ```
-/// let u: perf_llm::providers::openai::ChatUsage = serde_json::from_str(
-///     r#"{"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}"#).unwrap();
-/// assert_eq!(perf_llm::TokenUsage::try_from(&u).unwrap().input, 9);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatUsage {
-    /// All prompt tokens, cached included.
-    pub prompt_tokens: u64,
-    /// All completion tokens, reasoning included.
-    #[serde(default)]
-    pub completion_tokens: u64,
-    /// `prompt_tokens + completion_tokens`.
-    #[serde(default)]
-    pub total_tokens: u64,
-    /// Breakdown of the prompt tokens.
-    #[serde(default)]
-    pub prompt_tokens_details: Option<PromptTokensDetails>,
-    /// Breakdown of the completion tokens.
-    #[serde(default)]
-    pub completion_tokens_details: Option<CompletionTokensDetails>,
+objects_only! {
+    "ChatUsage"
+    /// `usage` of a Chat Completions response or of the final stream chunk.
+    ///
+    /// ```
+    /// let u: perf_llm::providers::openai::ChatUsage = serde_json::from_str(
+    ///     r#"{"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}"#).unwrap();
+    /// assert_eq!(perf_llm::TokenUsage::try_from(&u).unwrap().input, 9);
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct ChatUsage {
+        /// All prompt tokens, cached included.
+        pub prompt_tokens: u64,
+        /// All completion tokens, reasoning included.
+        #[serde(default)]
+        pub completion_tokens: u64,
+        /// `prompt_tokens + completion_tokens`.
+        #[serde(default)]
+        pub total_tokens: u64,
+        /// Breakdown of the prompt tokens.
+        #[serde(default)]
+        pub prompt_tokens_details: Option<PromptTokensDetails>,
+        /// Breakdown of the completion tokens.
+        #[serde(default)]
+        pub completion_tokens_details: Option<CompletionTokensDetails>,
+    }
 }
 
-/// `usage.prompt_tokens_details`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromptTokensDetails {
-    /// Prompt tokens served from the prompt cache.
-    #[serde(default)]
-    pub cached_tokens: Option<u64>,
-    /// Audio prompt tokens.
-    #[serde(default)]
-    pub audio_tokens: Option<u64>,
+objects_only! {
+    "PromptTokensDetails"
+    /// `usage.prompt_tokens_details`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct PromptTokensDetails {
+        /// Prompt tokens served from the prompt cache.
+        #[serde(default)]
+        pub cached_tokens: Option<u64>,
+        /// Audio prompt tokens.
+        #[serde(default)]
+        pub audio_tokens: Option<u64>,
+    }
 }
 
-/// `usage.completion_tokens_details`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CompletionTokensDetails {
-    /// Reasoning tokens (part of `completion_tokens`).
-    #[serde(default)]
-    pub reasoning_tokens: Option<u64>,
-    /// Audio completion tokens.
-    #[serde(default)]
-    pub audio_tokens: Option<u64>,
+objects_only! {
+    "CompletionTokensDetails"
+    /// `usage.completion_tokens_details`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct CompletionTokensDetails {
+        /// Reasoning tokens (part of `completion_tokens`).
+        #[serde(default)]
+        pub reasoning_tokens: Option<u64>,
+        /// Audio completion tokens.
+        #[serde(default)]
+        pub audio_tokens: Option<u64>,
+    }
 }
 
 impl TryFrom<&ChatUsage> for TokenUsage {
@@ -171,49 +180,55 @@ impl TryFrom<&ChatUsage> for TokenUsage {
     }
 }
 
-/// A Chat Completions response, reduced to what metering needs (other fields are ignored).
-///
-/// ```
-/// use perf_llm::LlmResponse;
-/// let r: perf_llm::providers::openai::ChatCompletion = serde_json::from_str(
-///     r#"{"id": "chatcmpl-1", "model": "gpt-4o", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}"#,
-/// ).unwrap();
-/// assert_eq!(r.model(), Some("gpt-4o"));
-/// assert_eq!(r.usage().unwrap().output, 2);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatCompletion {
-    /// The response id.
-    #[serde(default)]
-    pub id: String,
-    /// The model that answered.
-    #[serde(default)]
-    pub model: String,
-    /// Token usage (absent on streamed chunks other than the last).
-    #[serde(default)]
-    pub usage: Option<ChatUsage>,
+objects_only! {
+    "ChatCompletion"
+    /// A Chat Completions response, reduced to what metering needs (other fields are ignored).
+    ///
+    /// ```
+    /// use perf_llm::LlmResponse;
+    /// let r: perf_llm::providers::openai::ChatCompletion = serde_json::from_str(
+    ///     r#"{"id": "chatcmpl-1", "model": "gpt-4o", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}"#,
+    /// ).unwrap();
+    /// assert_eq!(r.model(), Some("gpt-4o"));
+    /// assert_eq!(r.usage().unwrap().output, 2);
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct ChatCompletion {
+        /// The response id.
+        #[serde(default)]
+        pub id: String,
+        /// The model that answered.
+        #[serde(default)]
+        pub model: String,
+        /// Token usage (absent on streamed chunks other than the last).
+        #[serde(default)]
+        pub usage: Option<ChatUsage>,
+    }
 }
 
 /// One chunk of a streamed Chat Completion; only the last (with `include_usage`) has usage.
 pub type ChatCompletionChunk = ChatCompletion;
 
-/// `usage` of a Responses API response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResponsesUsage {
-    /// All input tokens, cached included.
-    pub input_tokens: u64,
-    /// All output tokens, reasoning included.
-    #[serde(default)]
-    pub output_tokens: u64,
-    /// `input_tokens + output_tokens`.
-    #[serde(default)]
-    pub total_tokens: u64,
-    /// Breakdown of the input tokens.
-    #[serde(default)]
-    pub input_tokens_details: Option<PromptTokensDetails>,
-    /// Breakdown of the output tokens.
-    #[serde(default)]
-    pub output_tokens_details: Option<CompletionTokensDetails>,
+objects_only! {
+    "ResponsesUsage"
+    /// `usage` of a Responses API response.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+    pub struct ResponsesUsage {
+        /// All input tokens, cached included.
+        pub input_tokens: u64,
+        /// All output tokens, reasoning included.
+        #[serde(default)]
+        pub output_tokens: u64,
+        /// `input_tokens + output_tokens`.
+        #[serde(default)]
+        pub total_tokens: u64,
+        /// Breakdown of the input tokens.
+        #[serde(default)]
+        pub input_tokens_details: Option<PromptTokensDetails>,
+        /// Breakdown of the output tokens.
+        #[serde(default)]
+        pub output_tokens_details: Option<CompletionTokensDetails>,
+    }
 }
 
 impl TryFrom<&ResponsesUsage> for TokenUsage {
@@ -291,6 +306,43 @@ mod tests {
         assert!(matches!(e, UsageError::PartExceedsWhole { .. }), "{e}");
         let e = TokenUsage::from_openai_chat(&json!({"usage": [1]})).unwrap_err();
         assert!(matches!(e, UsageError::NotAnObject { .. }));
+    }
+
+    /// serde's derived structs also read a JSON array positionally, so `{"usage": [1, 2]}`
+    /// billed 1 input and 2 output tokens. Every typed struct must read objects only.
+    #[test]
+    fn typed_structs_refuse_arrays() {
+        use crate::providers::anthropic;
+        fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(text: &str) {
+            match serde_json::from_str::<T>(text) {
+                Ok(v) => panic!("{text} read as {v:?}"),
+                Err(e) => assert!(
+                    e.to_string().contains("invalid type: sequence"),
+                    "{text}: {e}"
+                ),
+            }
+        }
+        refused::<ChatCompletion>(r#"{"usage": [1, 2]}"#);
+        refused::<ChatCompletion>(r#"["id", "gpt-4o", {"prompt_tokens": 1}]"#);
+        refused::<ChatUsage>("[1, 2, 3]");
+        refused::<ChatUsage>(r#"{"prompt_tokens": 1, "prompt_tokens_details": [5]}"#);
+        refused::<ChatUsage>(r#"{"prompt_tokens": 9, "completion_tokens_details": [5]}"#);
+        refused::<PromptTokensDetails>("[5, 0]");
+        refused::<CompletionTokensDetails>("[5]");
+        refused::<ResponsesUsage>("[1, 2]");
+        refused::<anthropic::Message>(r#"{"usage": [1, 2]}"#);
+        refused::<anthropic::Message>(r#"["id", "m", {"input_tokens": 1, "output_tokens": 2}]"#);
+        refused::<anthropic::Usage>("[1, 2]");
+        refused::<anthropic::Usage>(
+            r#"{"input_tokens": 1, "output_tokens": 2, "cache_creation_input_tokens": 3, "cache_creation": [1, 2]}"#,
+        );
+        refused::<anthropic::CacheCreation>("[1, 2]");
+        // Objects still read, and serialize back to objects.
+        let c: ChatCompletion =
+            serde_json::from_str(r#"{"usage": {"prompt_tokens": 1, "completion_tokens": 2}}"#)
+                .unwrap();
+        assert_eq!(c.usage.as_ref().map(|u| u.completion_tokens), Some(2));
+        assert!(serde_json::to_value(&c).unwrap()["usage"].is_object());
     }
 
     #[test]
