@@ -29,7 +29,8 @@ struct Client {
 }
 
 impl Client {
-    /// One non-streamed call: budget check, send, meter the response.
+    /// One non-streamed call: admit on the budgets, send, meter the response (which settles
+    /// the reservation to the call's exact cost, or frees it on an error).
     async fn chat(
         &self,
         provider: &'static str,
@@ -40,14 +41,14 @@ impl Client {
         let pending = LlmCall::start(provider, model.to_owned())
             .user(user)
             .endpoint("/support");
-        self.meter.check_budget(&pending)?;
+        let held = self.meter.reserve_budget(&pending, None)?;
         match mock_llm::complete(self.addr, provider, model, question).await {
             Ok(v) => {
-                pending.response(&v).record_with(&self.meter);
+                self.meter.record_reserved(pending.response(&v), held);
                 Ok(v)
             }
             Err(e) => {
-                pending.error("request").record_with(&self.meter);
+                self.meter.record_reserved(pending.error("request"), held);
                 Err(e)
             }
         }

@@ -250,7 +250,8 @@ impl LlmCall {
         self
     }
 
-    /// The budget keys this call charges: user, endpoint and model, where known.
+    /// The budget keys this call charges: user, endpoint and model, where known (no model
+    /// key while the model is empty, i.e. known only from the response).
     pub fn budget_keys(&self) -> Vec<BudgetKey> {
         let mut keys = Vec::with_capacity(3);
         if let Some(u) = &self.user {
@@ -259,7 +260,9 @@ impl LlmCall {
         if let Some(e) = &self.endpoint {
             keys.push(BudgetKey::endpoint(e.clone()));
         }
-        keys.push(BudgetKey::model(self.model.to_string()));
+        if !self.model.is_empty() {
+            keys.push(BudgetKey::model(self.model.to_string()));
+        }
         keys
     }
 }

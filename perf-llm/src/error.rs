@@ -140,8 +140,27 @@ fn suggest(s: &[String]) -> String {
 }
 
 /// A hard budget limit refused a call before it was sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("budget `{key}` exhausted: spent ${spent} of ${limit} this {window}; the call was not sent (raise the limit or wait for the next window)")]
+///
+/// Its message says which bound the budget keeps: a call that gives the most it may cost
+/// (a ceiling) is admitted only if that fits under the limit beside what is spent and what
+/// the calls in flight have reserved; a call of unknown cost only while the limit is not
+/// reached and no other call of unknown cost is in flight, so the overspend is at most
+/// that one call's cost.
+///
+/// ```
+/// use perf_llm::budget::{Budget, BudgetKey, Budgets, Window};
+/// use perf_llm::{Decimal, Refusal};
+///
+/// let budgets = Budgets::new();
+/// let keys = [BudgetKey::user("alice")];
+/// budgets.set(keys[0].clone(), Budget::new(Decimal::ONE, Window::Day).hard());
+/// let held = budgets.reserve(&keys, Decimal::new(8, 1)).unwrap(); // $0.80 in flight
+/// let refusal = budgets.reserve(&keys, Decimal::new(3, 1)).unwrap_err();
+/// assert_eq!(refusal.reason, Refusal::WouldExceed { ceiling: Decimal::new(3, 1) });
+/// assert_eq!(refusal.reserved, Decimal::new(8, 1));
+/// drop(held);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetExceeded {
     /// The budget's key, e.g. `user:alice`.
     pub key: String,
@@ -151,4 +170,46 @@ pub struct BudgetExceeded {
     pub limit: Decimal,
     /// What was already spent in this window, in USD.
     pub spent: Decimal,
+    /// What the calls in flight on this budget have reserved (their ceilings), in USD.
+    pub reserved: Decimal,
+    /// Why the call was refused.
+    pub reason: Refusal,
 }
+
+/// Why a hard budget refused a call: which admission rule it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The call's ceiling, added to what is spent and reserved, would pass the limit.
+    WouldExceed {
+        /// The most the call said it may cost, USD.
+        ceiling: Decimal,
+    },
+    /// The call gave no ceiling, and what is spent and reserved has reached the limit.
+    Spent,
+    /// The call gave no ceiling, and another call of unknown cost is in flight on this
+    /// budget: admitting both could overspend by more than one call.
+    UnknownCostInFlight,
+}
+
+impl std::fmt::Display for BudgetExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (key, window, limit) = (&self.key, self.window, self.limit);
+        let (spent, reserved) = (self.spent, self.reserved);
+        match self.reason {
+            Refusal::WouldExceed { ceiling } => write!(
+                f,
+                "budget `{key}` would be exceeded: spent ${spent} + reserved by calls in flight ${reserved} + this call's ceiling ${ceiling} is over the limit of ${limit} this {window}; the call was not sent (a hard budget admits a call only if its ceiling fits; lower the ceiling, raise the limit, or wait for the calls in flight or the next window)"
+            ),
+            Refusal::Spent => write!(
+                f,
+                "budget `{key}` exhausted: spent ${spent} + reserved by calls in flight ${reserved} of ${limit} this {window}; the call was not sent (raise the limit or wait for the next window)"
+            ),
+            Refusal::UnknownCostInFlight => write!(
+                f,
+                "budget `{key}`: another call of unknown cost is in flight (spent ${spent} of ${limit} this {window}); the call was not sent, because a call that gives no ceiling is admitted only alone, which bounds the overspend to one call's cost (give calls a ceiling with `Budgets::reserve` or `Budget::per_call` to run them concurrently)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BudgetExceeded {}

@@ -65,10 +65,10 @@ pub mod stream;
 pub mod tokens;
 pub mod usage;
 
-pub use budget::{Budget, BudgetKey, Budgets, Window};
+pub use budget::{Budget, BudgetKey, Budgets, Reservation, Window};
 pub use call::{CallStatus, LlmCall};
 pub use cost::Cost;
-pub use error::{BudgetExceeded, PriceError, UsageError};
+pub use error::{BudgetExceeded, PriceError, Refusal, UsageError};
 pub use meter::{LlmMeter, ModelTotals};
 pub use names::{
     ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
@@ -88,7 +88,9 @@ pub use perf_macros::llm_call;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::meter::LlmMeter;
-    pub use crate::pending::{global_meter, refused, FromBudgetExceeded, LlmResult, Pending};
+    pub use crate::pending::{
+        global_meter, refused, FromBudgetExceeded, LastModel, LlmResult, Pending,
+    };
     /// `#[llm_call]` also times the fn as `#[timed]` does, through perf-core's callsite.
     pub use perf_core;
 }

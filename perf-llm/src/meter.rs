@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram};
+use rust_decimal::Decimal;
 
 use crate::billing::CostSum;
-use crate::budget::Budgets;
+use crate::budget::{BudgetKey, Budgets, Reservation};
 use crate::call::{CallStatus, LlmCall};
 use crate::cost::Cost;
 use crate::error::BudgetExceeded;
@@ -274,13 +275,65 @@ impl LlmMeter {
         self.has_budgets.store(true, Ordering::Release);
     }
 
-    /// Before sending: refuses `call` if a hard budget of its user, endpoint or model is
-    /// spent. `Ok` when no budgets are set.
+    /// Whether `call` would be admitted now by the hard budgets of its user, endpoint and
+    /// model as a call of unknown cost. It reserves nothing, so calls checked at the same
+    /// time all pass: admit with [`reserve_budget`](Self::reserve_budget). `Ok` when no
+    /// budgets are set.
     pub fn check_budget(&self, call: &LlmCall) -> Result<(), BudgetExceeded> {
-        match &*self.budgets.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(b) => b.check(&call.budget_keys()),
-            None => Ok(()),
+        self.reserve_budget(call, None).map(drop)
+    }
+
+    /// Before sending: admits `call` on the hard budgets of its user, endpoint and model,
+    /// holding `ceiling` USD (the most it may cost) or, with `None`, as a call of unknown
+    /// cost (see [`budget`](crate::budget) for the bound each keeps). Record the call with
+    /// [`record_reserved`](Self::record_reserved) to settle it; drop the reservation if the
+    /// call is not made.
+    ///
+    /// ```
+    /// use perf_llm::{Budget, BudgetKey, Budgets, Decimal, LlmCall, LlmMeter, TokenUsage, Window};
+    /// use std::sync::Arc;
+    ///
+    /// let meter = LlmMeter::new();
+    /// let budgets = Arc::new(Budgets::new());
+    /// budgets.set(BudgetKey::user("bob"), Budget::new(Decimal::ONE, Window::Day).hard());
+    /// meter.set_budgets(budgets.clone());
+    /// let call = LlmCall::start("openai", "gpt-4o-mini").user("bob");
+    /// let held = meter.reserve_budget(&call, Some(Decimal::new(1, 2)))?; // at most $0.01
+    /// // ... send the request ...
+    /// meter.record_reserved(call.usage(TokenUsage::new(1000, 100)), held);
+    /// assert_eq!(budgets.spent(&BudgetKey::user("bob")), Some(Decimal::new(21, 5)));
+    /// # Ok::<(), perf_llm::BudgetExceeded>(())
+    /// ```
+    pub fn reserve_budget(
+        &self,
+        call: &LlmCall,
+        ceiling: Option<Decimal>,
+    ) -> Result<Reservation, BudgetExceeded> {
+        self.reserve_keys(&call.budget_keys(), ceiling)
+    }
+
+    /// [`reserve_budget`](Self::reserve_budget) on `keys`.
+    pub(crate) fn reserve_keys(
+        &self,
+        keys: &[BudgetKey],
+        ceiling: Option<Decimal>,
+    ) -> Result<Reservation, BudgetExceeded> {
+        if !self.has_budgets() {
+            return Ok(Reservation::unbudgeted());
         }
+        match &*self.budgets.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(b) => match ceiling {
+                Some(c) => b.reserve(keys, c),
+                None => b.reserve_unknown(keys),
+            },
+            None => Ok(Reservation::unbudgeted()),
+        }
+    }
+
+    /// Whether budgets are set, without a lock.
+    #[inline]
+    pub(crate) fn has_budgets(&self) -> bool {
+        self.has_budgets.load(Ordering::Acquire)
     }
 
     /// Runs `f` on `call`'s series (made on its first call), under the map's read lock: one
@@ -368,11 +421,22 @@ impl LlmMeter {
     // caller and neither copied in nor out (a few hundred bytes each way).
     #[inline]
     pub fn record(&self, mut call: LlmCall) -> LlmCall {
-        self.record_in_place(&mut call);
+        self.record_in_place(&mut call, None);
         call
     }
 
-    pub(crate) fn record_in_place(&self, call: &mut LlmCall) {
+    /// [`record`](Self::record) a call admitted with
+    /// [`reserve_budget`](Self::reserve_budget): its budgets are charged its cost (none if
+    /// it failed) and freed of the reservation in one step.
+    #[inline]
+    pub fn record_reserved(&self, mut call: LlmCall, reservation: Reservation) -> LlmCall {
+        self.record_in_place(&mut call, Some(reservation));
+        call
+    }
+
+    /// Records `call`; settles `reservation` with its cost, or charges the budgets when
+    /// there is none.
+    pub(crate) fn record_in_place(&self, call: &mut LlmCall, reservation: Option<Reservation>) {
         if call.latency.is_none() {
             if let Some(t0) = call.started_at {
                 call.latency = Some(Duration::from_nanos(
@@ -455,7 +519,11 @@ impl LlmMeter {
         if let Some(e) = unpriced {
             tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
         }
-        if let Some(c) = &call.cost {
+        if let Some(r) = reservation {
+            // A call without a cost (failed, or not priced) frees its hold and charges nothing.
+            let cost = call.cost.as_ref().map_or(Decimal::ZERO, |c| c.total);
+            r.settle_keys(&call.budget_keys(), cost);
+        } else if let Some(c) = &call.cost {
             if self.has_budgets.load(Ordering::Acquire) {
                 if let Some(b) = &*self.budgets.read().unwrap_or_else(|e| e.into_inner()) {
                     b.charge(&call.budget_keys(), c.total);

@@ -216,10 +216,17 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # What one call does
 /// 1. At the first poll, the `#[timed]` clock starts and the options' expressions are
 ///    evaluated (`model`, `user`, `endpoint`, `meter`), before the body runs.
-/// 2. Budgets: the meter's hard budgets for the call's user, endpoint and model are
-///    checked. If one is spent, the fn returns `Err(E::from(BudgetExceeded))` **without
-///    running the body**, and no LLM call is recorded (none was sent); the `#[timed]`
-///    series records `result="error"`.
+/// 2. Budgets: the call is admitted on the meter's hard budgets for its user, endpoint and
+///    model, and holds a reservation on them until it ends: settled to its exact cost when
+///    recorded, released if it fails, is cancelled or panics. Its cost is not known before
+///    it is sent, so on a budget with a `per_call` reservation
+///    (`Budget::hard().per_call(usd)`) it holds that much, and calls run concurrently
+///    while spent + reserved stays within the limit; on a budget without one, a call is
+///    admitted only while the limit is not reached and no other such call is in flight,
+///    so the spend passes the limit by at most one call's cost. If a budget refuses, the
+///    fn returns `Err(E::from(BudgetExceeded))` **without running the body** (the error's
+///    `reason` says which rule refused), and no LLM call is recorded (none was sent); the
+///    `#[timed]` series records `result="error"`.
 /// 3. The body runs; the LLM latency is measured around it.
 /// 4. `Ok(r)`: one `LlmCall` is recorded with `r.usage()` (cost from the meter's price
 ///    table), the model (the `model` option, else `r.model()`), `r.request_id()`, the
@@ -238,8 +245,10 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `text_completion` …).
 /// * `model = <expr>`: the model asked for, an expression over the fn's arguments
 ///   (`model = req.model.clone()`, `model = model`); anything `Into<String>`. Without it,
-///   the model is the response's `model()` — so a budget per model can only refuse a call
-///   whose model is given here, and a failed call's model is empty.
+///   the model is the response's `model()`, a failed call's model is empty, and the call
+///   is admitted on the budget of the model this fn's last response named (remembered per
+///   fn; its first call has no model budget to check). Give `model =` when one fn calls
+///   several models, so each call is checked on its own model's budget.
 /// * `user = <expr>`, `endpoint = <expr>`: budget keys (`Into<String>`); never metric
 ///   labels.
 /// * `meter = <expr>`: the meter to record with, anything that borrows as a
@@ -280,10 +289,10 @@ pub fn timed_via_facade(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # What it costs
 /// Besides the model call itself: the `#[timed]` guard, two more clock reads, the budget
-/// lookup (a read lock and a hash lookup per key) and the meter's `record` (pricing, a
-/// mutex per series, `metrics` handles cached per series, one `tracing` event): about a
-/// microsecond, the same as the metering written by hand, and more with budgets (checked and
-/// charged per key). `cargo bench --bench llm_call` measures it against both baselines.
+/// reservation (a read lock, a hash lookup and a mutex per key, only when the meter has
+/// budgets) and the meter's `record` (pricing, a mutex per series, `metrics` handles cached
+/// per series, one `tracing` event): about a microsecond, the same as the metering written
+/// by hand, and more with budgets (reserved and settled per key). `cargo bench --bench llm_call` measures it against both baselines.
 ///
 /// # Compile errors
 /// A fn that is not async (nor returns an `async` block), a return type that is not a

@@ -69,7 +69,8 @@ pub(crate) fn item_fn(args: &LlmCallArgs, mut f: ItemFn) -> syn::Result<TokenStr
     crate::timed::expand::item_fn(&timed, f)
 }
 
-/// `{ pending; budget check; start; let ret = <capture> { body }.await; finish; ret }`.
+/// `{ pending; budget reservation; start; let ret = <capture> { body }.await; finish
+/// (settles the reservation); ret }`.
 fn llm_body(
     args: &LlmCallArgs,
     krate: &TokenStream,
@@ -88,7 +89,18 @@ fn llm_body(
         Some(op) => op.to_token_stream(),
         None => quote!("chat"),
     };
-    let model = args.model.as_ref().map(|m| quote!(.model(#m)));
+    // Without `model =` the model is known only from the response: the fn remembers the
+    // last one, so its next call is admitted on that model's budget.
+    let (memo, model) = match &args.model {
+        Some(m) => (None, quote!(.model(#m))),
+        None if args.budget => (
+            Some(quote! {
+                static __PERF_LLM_MODEL: #private::LastModel = #private::LastModel::new();
+            }),
+            quote!(.last_model(&__PERF_LLM_MODEL)),
+        ),
+        None => (None, quote!()),
+    };
     let user = args.user.as_ref().map(|u| quote!(.user(#u)));
     let endpoint = args.endpoint.as_ref().map(|e| quote!(.endpoint(#e)));
     let budget = args.budget.then(|| {
@@ -107,6 +119,7 @@ fn llm_body(
     // in it convert to the fn's error type as they did before.
     let (annotation, fake_return) = pin_return_type(out);
     quote! {{
+        #memo
         #[allow(unused_mut)]
         let mut __perf_llm = #private::Pending::new(#meter, #provider, #operation)
             #model #user #endpoint;
