@@ -607,8 +607,11 @@ fn a_client_that_hangs_up_is_recorded_as_cancelled() {
             &[("route", "/work/{ms}"), ("status", "cancelled")],
         )
         .unwrap();
+        // Timed until the hang-up, not until the work's end. The lower bound is loose: the
+        // server's clock starts once the request is read, which on a loaded machine can be
+        // most of the client's 100 ms after it began connecting (88 ms was seen in CI).
         assert!(
-            s.max >= Duration::from_millis(90) && s.max < Duration::from_millis(900),
+            s.max > Duration::ZERO && s.max < Duration::from_millis(900),
             "timed until the hang-up: {:?}",
             s.max
         );
