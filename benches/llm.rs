@@ -2,7 +2,7 @@
 //! as ratios on a noisy machine. Run: `cargo bench --bench llm`.
 //!
 //! * `llm_record`: building and recording one `LlmCall` (price lookup + exact cost + GenAI
-//!   histograms + nano-USD counter + savings gauge + the `llm_call` event, no subscriber)
+//!   histograms + nano-USD cost and cost-without-cache counters + the `llm_call` event, no subscriber)
 //!   into perf-core's Prometheus recorder, against the cost computation alone and one cached
 //!   `metrics` histogram record into the same recorder.
 //! * `llm_parse`: reading usage from an already-parsed OpenAI chat response, against parsing

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{Counter, Gauge, Histogram};
+use metrics::{Counter, Histogram};
 
 use crate::billing::CostSum;
 use crate::budget::Budgets;
@@ -17,8 +17,9 @@ use crate::call::{CallStatus, LlmCall};
 use crate::cost::Cost;
 use crate::error::BudgetExceeded;
 use crate::names::{
-    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
-    COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
+    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, COST_TOTAL,
+    COST_WITHOUT_CACHE, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK,
+    TOKEN_USAGE,
 };
 use crate::pricing::{PreparedPrice, PriceTable};
 use crate::usage::TokenUsage;
@@ -51,7 +52,12 @@ struct Handles {
     ttfc: Histogram,
     per_chunk: Histogram,
     cost: Counter,
-    savings: Gauge,
+    without_cache: Counter,
+    /// What `cost` and `without_cache` were sent so far, in nano-USD: each call sends the
+    /// difference to the series' exact totals, so counters shared by several meters (or
+    /// folded into `__overflow__`) add up. Zero for a new recorder, which then receives
+    /// the whole totals at the next call.
+    sent: (u64, u64),
 }
 
 type SeriesMap = HashMap<u64, Vec<Arc<Series>>, foldhash::fast::FixedState>;
@@ -169,9 +175,9 @@ fn register(s: &Series) -> Handles {
         COST_TOTAL,
         "Money spent on GenAI calls, in nano-USD (1e-9 USD)"
     );
-    metrics::describe_gauge!(
-        CACHE_SAVINGS,
-        "Net prompt-cache savings of GenAI calls so far, USD"
+    metrics::describe_counter!(
+        COST_WITHOUT_CACHE,
+        "What GenAI calls would have cost without the prompt cache, in nano-USD (1e-9 USD)"
     );
     Handles {
         recorder: current_recorder(),
@@ -181,7 +187,8 @@ fn register(s: &Series) -> Handles {
         ttfc: metrics::histogram!(TIME_TO_FIRST_CHUNK, labels.clone()),
         per_chunk: metrics::histogram!(TIME_PER_OUTPUT_CHUNK, labels.clone()),
         cost: metrics::counter!(COST_TOTAL, labels.clone()),
-        savings: metrics::gauge!(CACHE_SAVINGS, labels),
+        without_cache: metrics::counter!(COST_WITHOUT_CACHE, labels),
+        sent: (0, 0),
     }
 }
 
@@ -430,7 +437,7 @@ impl LlmMeter {
                     }
                 }
             }
-            let Some(h) = st.handles.as_ref() else {
+            let Some(h) = st.handles.as_mut() else {
                 unreachable!("registered above")
             };
             if let Some(l) = latency {
@@ -447,8 +454,10 @@ impl LlmMeter {
                 h.per_chunk.record(g.as_secs_f64());
             }
             if cost.is_some() {
-                h.cost.absolute(st.totals.cost.total_nanos());
-                h.savings.set(st.totals.cost.savings_f64());
+                let now = (t.cost.total_nanos(), t.cost.without_cache_nanos());
+                h.cost.increment(now.0.saturating_sub(h.sent.0));
+                h.without_cache.increment(now.1.saturating_sub(h.sent.1));
+                h.sent = now;
             }
             unpriced
         });
