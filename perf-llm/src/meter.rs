@@ -15,14 +15,16 @@ use crate::billing::CostSum;
 use crate::budget::Budgets;
 use crate::call::{CallStatus, LlmCall};
 use crate::cost::Cost;
-use crate::error::BudgetExceeded;
+use crate::error::{BudgetExceeded, PriceError};
 use crate::names::{
     ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, COST_TOTAL,
     COST_WITHOUT_CACHE, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK,
-    TOKEN_USAGE,
+    TOKEN_USAGE, UNKNOWN_MODEL_TOTAL,
 };
 use crate::pricing::{PreparedPrice, PriceTable};
 use crate::usage::TokenUsage;
+use perf_core::clock::Clock;
+use perf_core::slow::SlowLog;
 
 impl LlmCall {
     /// Records the call with the global meter ([`LlmMeter::global`]); returns it with its
@@ -58,6 +60,9 @@ struct Handles {
     /// folded into `__overflow__`) add up. Zero for a new recorder, which then receives
     /// the whole totals at the next call.
     sent: (u64, u64),
+    /// `gen_ai_client_unknown_model_total` of the model, registered at its first miss so
+    /// that priced models export no such series.
+    unknown: Option<Counter>,
 }
 
 type SeriesMap = HashMap<u64, Vec<Arc<Series>>, foldhash::fast::FixedState>;
@@ -72,6 +77,11 @@ struct Series {
     model: Cow<'static, str>,
     error_type: Option<Cow<'static, str>>,
     state: Mutex<SeriesState>,
+    /// The rate limit of the series' "not priced" WARN.
+    unpriced_warn: SlowLog,
+    /// The nearest priced names, computed at the first WARN after each price-table change
+    /// (by generation), outside the state lock: with LiteLLM's whole list that is ~6 ms.
+    suggestions: Mutex<Option<(u64, Arc<[String]>)>>,
 }
 
 /// What identifies a series, borrowed from the call being recorded.
@@ -91,9 +101,10 @@ fn same(a: &str, b: &str) -> bool {
 
 struct SeriesState {
     handles: Option<Handles>,
-    /// The model's price and the price-table generation it was taken from; `None` until the
-    /// first priced call, and while the table does not know the model.
-    price: Option<(u64, PreparedPrice)>,
+    /// The model's price (`None`: the table does not know it) and the price-table
+    /// generation it was looked up in; `None` until the first call with usage. The miss is
+    /// kept too, so an unknown model is looked up once per table, not once per call.
+    price: Option<(u64, Option<PreparedPrice>)>,
     totals: Totals,
 }
 
@@ -189,6 +200,7 @@ fn register(s: &Series) -> Handles {
         cost: metrics::counter!(COST_TOTAL, labels.clone()),
         without_cache: metrics::counter!(COST_WITHOUT_CACHE, labels),
         sent: (0, 0),
+        unknown: None,
     }
 }
 
@@ -220,6 +232,9 @@ pub struct LlmMeter {
     budgets: RwLock<Option<Arc<Budgets>>>,
     /// Whether `budgets` is set, read without the lock on every call.
     has_budgets: AtomicBool,
+    /// Read only to rate-limit WARNs.
+    clock: Clock,
+    warn_interval: Duration,
 }
 
 impl std::fmt::Debug for LlmMeter {
@@ -251,7 +266,40 @@ impl LlmMeter {
             series: RwLock::new(SeriesMap::default()),
             budgets: RwLock::new(None),
             has_budgets: AtomicBool::new(false),
+            clock: Clock::system(),
+            warn_interval: Self::DEFAULT_WARN_INTERVAL,
         }
+    }
+
+    /// The default of [`with_warn_interval`](Self::with_warn_interval): one second.
+    pub const DEFAULT_WARN_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Sets the smallest time between two "LLM call not priced" WARNs of one series
+    /// (provider, operation, model, error type); the calls held back meanwhile are counted
+    /// in the next WARN's `suppressed` field, and every call still counts in
+    /// [`ModelTotals::unpriced`] and `gen_ai_client_unknown_model_total`. Zero: a WARN per
+    /// call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let meter = perf_llm::LlmMeter::new().with_warn_interval(Duration::from_secs(60));
+    /// # drop(meter);
+    /// ```
+    pub fn with_warn_interval(mut self, interval: Duration) -> Self {
+        self.warn_interval = interval;
+        self
+    }
+
+    /// Sets the clock that the WARN rate limit reads (a manual one in tests).
+    ///
+    /// ```
+    /// let (clock, _hand) = perf_core::clock::Clock::manual();
+    /// let meter = perf_llm::LlmMeter::new().with_clock(clock);
+    /// # drop(meter);
+    /// ```
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The process-wide meter that [`LlmCall::record`] uses (built-in prices until
@@ -292,7 +340,7 @@ impl LlmMeter {
 
     /// Runs `f` on `call`'s series (made on its first call), under the map's read lock: one
     /// hash and no reference-count traffic on the hot path.
-    fn with_series<R>(&self, key: &SeriesKey<'_>, f: impl FnOnce(&Series) -> R) -> R {
+    fn with_series<R>(&self, key: &SeriesKey<'_>, f: impl FnOnce(&Arc<Series>) -> R) -> R {
         let e = key.status.error_type();
         let h = self
             .hasher
@@ -329,6 +377,8 @@ impl LlmMeter {
                             price: None,
                             totals: Totals::default(),
                         }),
+                        unpriced_warn: SlowLog::new(),
+                        suggestions: Mutex::new(None),
                     });
                     bucket.push(s.clone());
                     s
@@ -339,34 +389,57 @@ impl LlmMeter {
     }
 
     /// Bills `usage` on `model` with the series' cached price, re-resolved when the table
-    /// was replaced. An unknown model goes to the table each time, so each miss is counted.
+    /// was replaced. `None` for a model the table does not know; the miss is counted in the
+    /// table (one lookup, then the cached miss).
     #[inline]
     fn bill(
         &self,
-        price: &mut Option<(u64, PreparedPrice)>,
+        price: &mut Option<(u64, Option<PreparedPrice>)>,
         model: &str,
         usage: &TokenUsage,
         totals: &mut CostSum,
-    ) -> Result<Cost, crate::error::PriceError> {
+    ) -> Option<Cost> {
         let generation = self.prices_generation.load(Ordering::Acquire);
         if price.as_ref().map(|(g, _)| *g) != Some(generation) {
-            *price = self.prices().prepared(model).map(|p| (generation, p));
+            *price = Some((generation, self.prices().prepared(model)));
         }
         match price {
-            Some((_, p)) => {
+            Some((_, Some(p))) => {
                 let (cost, fixed) = p.bill(usage);
                 match fixed {
                     Some(f) => totals.add_fixed(&f),
                     None => totals.add(&cost),
                 }
-                Ok(cost)
+                Some(cost)
             }
-            None => {
-                let cost = self.prices().cost_unnormalized(model, usage)?;
-                totals.add(&cost);
-                Ok(cost)
+            _ => {
+                self.prices().note_unknown_model();
+                None
             }
         }
+    }
+
+    /// The "not priced" WARN of `series`, with the nearest priced names: computed once per
+    /// price table, here rather than under the series' state lock.
+    #[cold]
+    fn warn_unpriced(&self, series: &Series, suppressed: u64) {
+        let generation = self.prices_generation.load(Ordering::Acquire);
+        let suggestions = {
+            let mut cached = series.suggestions.lock().unwrap_or_else(|e| e.into_inner());
+            match &*cached {
+                Some((g, s)) if *g == generation => s.clone(),
+                _ => {
+                    let s: Arc<[String]> = self.prices().nearest(&series.model, 3).into();
+                    *cached = Some((generation, s.clone()));
+                    s
+                }
+            }
+        };
+        let e = PriceError::UnknownModel {
+            model: series.model.to_string(),
+            suggestions: suggestions.to_vec(),
+        };
+        tracing::warn!(target: "perf_llm", model = %series.model, error = %e, suppressed, "LLM call not priced");
     }
 
     /// Prices (if no cost was given and usage is known), records metrics and the
@@ -406,7 +479,7 @@ impl LlmMeter {
             model,
             status,
         };
-        let unpriced = self.with_series(&key, |series| {
+        let warn = self.with_series(&key, |series| {
             let recorder = current_recorder();
             let mut st = series.state.lock().unwrap_or_else(|e| e.into_inner());
             let st = &mut *st;
@@ -415,17 +488,17 @@ impl LlmMeter {
             }
             let t = &mut st.totals;
             t.calls += 1;
-            let mut unpriced = None;
+            let mut unpriced = false;
             match usage.usage() {
                 Some(u) => {
                     t.usage = saturating_add(&t.usage, u);
                     match cost {
                         Some(c) => t.cost.add(c),
                         None => match self.bill(&mut st.price, model, u, &mut t.cost) {
-                            Ok(c) => *cost = Some(c),
-                            Err(e) => {
+                            Some(c) => *cost = Some(c),
+                            None => {
                                 t.unpriced += 1;
-                                unpriced = Some(Box::new(e));
+                                unpriced = true;
                             }
                         },
                     }
@@ -459,10 +532,21 @@ impl LlmMeter {
                 h.without_cache.increment(now.1.saturating_sub(h.sent.1));
                 h.sent = now;
             }
-            unpriced
+            if !unpriced {
+                return None;
+            }
+            h.unknown
+                .get_or_insert_with(|| {
+                    metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => series.model.to_string())
+                })
+                .increment(1);
+            let suppressed = series
+                .unpriced_warn
+                .should_report(self.clock.now_nanos(), self.warn_interval)?;
+            Some((series.clone(), suppressed))
         });
-        if let Some(e) = unpriced {
-            tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
+        if let Some((series, suppressed)) = warn {
+            self.warn_unpriced(&series, suppressed);
         }
         if let Some(c) = &call.cost {
             if self.has_budgets.load(Ordering::Acquire) {
