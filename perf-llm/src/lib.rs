@@ -58,6 +58,7 @@ mod pending;
 pub mod pricing;
 pub mod providers;
 mod response;
+mod series;
 pub mod stream;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;
