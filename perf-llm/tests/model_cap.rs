@@ -84,8 +84,17 @@ fn check(meter: &LlmMeter, models: usize, cap: usize) {
     );
 }
 
+/// Runs the tests of this file one at a time: a `tracing` callsite first hit on one thread
+/// while another thread installs its scoped subscriber can cache a stale interest, and the
+/// WARN would go unseen.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn the_default_cap_keeps_a_thousand_models_and_folds_the_rest() {
+    let _serial = serial();
     let warns = FoldWarns::default();
     let _g = tracing::subscriber::set_default(tracing_subscriber::registry().with(warns.clone()));
     let meter = LlmMeter::with_prices(table(1005));
@@ -95,6 +104,7 @@ fn the_default_cap_keeps_a_thousand_models_and_folds_the_rest() {
 
 #[test]
 fn a_configured_cap_folds_the_models_past_it() {
+    let _serial = serial();
     let warns = FoldWarns::default();
     let _g = tracing::subscriber::set_default(tracing_subscriber::registry().with(warns.clone()));
     let meter = LlmMeter::with_prices(table(100)).with_max_models(10);

@@ -53,8 +53,17 @@ fn recorded(meter: &LlmMeter, model: &str) -> (u64, u64) {
     (t.calls, t.unpriced)
 }
 
+/// Runs the tests of this file one at a time: a `tracing` callsite first hit on one thread
+/// while another thread installs its scoped subscriber can cache a stale interest, and the
+/// WARN would go unseen.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn an_unknown_model_warns_once_per_interval_with_its_suggestion() {
+    let _serial = serial();
     let warns = Warns::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(warns.clone()));
@@ -91,6 +100,10 @@ fn an_unknown_model_warns_once_per_interval_with_its_suggestion() {
 
 #[test]
 fn a_model_learnt_by_set_prices_is_priced_at_the_next_call() {
+    let _serial = serial();
+    let warns = Warns::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(warns.clone()));
     let meter = LlmMeter::with_prices(PriceTable::new());
     let call = || {
         LlmCall::new("openai", "gpt-4o")
@@ -102,10 +115,14 @@ fn a_model_learnt_by_set_prices_is_priced_at_the_next_call() {
     meter.set_prices(PriceTable::builtin());
     assert_eq!(call().cost.unwrap().total, "2.5".parse().unwrap());
     assert_eq!(recorded(&meter, "gpt-4o"), (3, 2));
+    // Nothing to suggest from an empty table.
+    assert_eq!(warns.count(), 1);
+    assert!(!warns.field(0, "error").contains("did you mean"));
 }
 
 #[test]
 fn a_64_kib_model_name_is_handled_without_suggestions() {
+    let _serial = serial();
     let warns = Warns::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(warns.clone()));
