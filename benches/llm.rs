@@ -2,16 +2,21 @@
 //! as ratios on a noisy machine. Run: `cargo bench --bench llm`.
 //!
 //! * `llm_record`: building and recording one `LlmCall` (price lookup + exact cost + GenAI
-//!   histograms + nano-USD counter + savings gauge + the `llm_call` event, no subscriber)
+//!   histograms + nano-USD cost and cost-without-cache counters + the `llm_call` event, no subscriber)
 //!   into perf-core's Prometheus recorder, against the cost computation alone and one cached
 //!   `metrics` histogram record into the same recorder.
+//! * `llm_unknown_model`: recording a call of a model the price table does not know, with
+//!   LiteLLM's whole price list loaded (the vendored snapshot), against a known model's call
+//!   in the same table and against one `PriceTable::nearest` over that list (what every such
+//!   call paid before misses were cached).
 //! * `llm_parse`: reading usage from an already-parsed OpenAI chat response, against parsing
 //!   the response body itself (which every client pays anyway).
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use perf::llm::providers::openai::ChatCompletion;
 use perf::llm::{LlmCall, LlmMeter, PriceTable, TokenUsage};
 
@@ -40,13 +45,20 @@ fn usage() -> TokenUsage {
     }
 }
 
+/// A group with the short times every group here uses (their results read as ratios to a
+/// baseline in the same group).
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1));
+    g
+}
+
 fn record(c: &mut Criterion) {
     let (recorder, _exporter) = perf::core::export::prometheus()
         .build()
         .expect("default exporter builds");
-    let mut g = c.benchmark_group("llm_record");
-    g.measurement_time(Duration::from_secs(3));
-    g.warm_up_time(Duration::from_secs(1));
+    let mut g = group(c, "llm_record");
     let table = PriceTable::builtin();
     let meter = LlmMeter::with_prices(PriceTable::builtin());
     let u = usage();
@@ -83,10 +95,65 @@ fn record(c: &mut Criterion) {
     g.finish();
 }
 
+/// LiteLLM's whole price list. Loaded leniently: an entry this version cannot read is left
+/// out rather than failing the bench.
+fn full_litellm_list() -> PriceTable {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/perf-llm/tests/fixtures/litellm/model_prices_and_context_window.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the vendored LiteLLM list");
+    PriceTable::from_litellm_json(&text).unwrap_or_else(|_| {
+        let all: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).expect("the list is a JSON object");
+        let readable: serde_json::Map<String, serde_json::Value> = all
+            .into_iter()
+            .filter(|(k, v)| {
+                let one = serde_json::json!({ k: v }).to_string();
+                PriceTable::from_litellm_json(&one).is_ok()
+            })
+            .collect();
+        PriceTable::from_litellm_json(&serde_json::Value::Object(readable).to_string())
+            .expect("the readable entries load")
+    })
+}
+
+fn unknown_model(c: &mut Criterion) {
+    let (recorder, _exporter) = perf::core::export::prometheus()
+        .build()
+        .expect("default exporter builds");
+    let mut g = group(c, "llm_unknown_model");
+    let table = full_litellm_list();
+    assert!(table.len() > 2000, "{} models", table.len());
+    let unknown = "gpt-4o-typo-unknown";
+    g.sample_size(10);
+    g.bench_function("baseline/nearest_full_list", |b| {
+        b.iter(|| black_box(table.nearest(black_box(unknown), 3)))
+    });
+    g.sample_size(100);
+    let meter = LlmMeter::with_prices(table);
+    let u = usage();
+    metrics::with_local_recorder(&recorder, || {
+        let mut record = |model: &'static str| {
+            g.bench_function(format!("record_call/{model}"), |b| {
+                b.iter(|| {
+                    black_box(
+                        LlmCall::new("openai", model)
+                            .usage(black_box(u))
+                            .latency(Duration::from_millis(850))
+                            .record_with(&meter),
+                    )
+                })
+            });
+        };
+        record("gpt-4o");
+        record(unknown);
+    });
+    g.finish();
+}
+
 fn parse(c: &mut Criterion) {
-    let mut g = c.benchmark_group("llm_parse");
-    g.measurement_time(Duration::from_secs(3));
-    g.warm_up_time(Duration::from_secs(1));
+    let mut g = group(c, "llm_parse");
     let value: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
     assert_eq!(TokenUsage::from_openai_chat(&value).unwrap(), usage());
 
@@ -109,5 +176,5 @@ fn parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record, parse);
+criterion_group!(benches, record, unknown_model, parse);
 criterion_main!(benches);

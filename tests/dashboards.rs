@@ -236,7 +236,7 @@ fn every_panel_queries_metrics_perf_exports() {
         "async_slow_poll_duration_seconds_bucket",
         "gen_ai_client_token_usage_sum",
         "gen_ai_client_cost_nano_usd_total",
-        "gen_ai_client_cache_savings_usd",
+        "gen_ai_client_cost_without_cache_nano_usd_total",
     ] {
         assert!(all.contains(needed), "no panel queries {needed}");
     }

@@ -300,7 +300,7 @@ async fn assert_llm_counters(
         .await;
     let savings = prom
         .query(
-            "sum by (gen_ai_request_model) (gen_ai_client_cache_savings_usd)",
+            "sum by (gen_ai_request_model) (gen_ai_client_cost_without_cache_nano_usd_total) - sum by (gen_ai_request_model) (gen_ai_client_cost_nano_usd_total)",
             Some(at),
         )
         .await;
@@ -315,10 +315,11 @@ async fn assert_llm_counters(
             "{} cost: Prometheus {usd} USD, perf {exact} USD",
             t.model
         );
-        let saved = per_model(&savings, &t.model).unwrap_or(0.0);
+        // Two counters each floored to whole nano-dollars: within 1 n$ of the exact savings.
+        let saved = per_model(&savings, &t.model).unwrap_or(0.0) / 1e9;
         let exact_saved = t.cost.cache_savings_usd();
         assert!(
-            (saved - exact_saved).abs() <= 1e-9 * exact_saved.abs().max(1.0),
+            (saved - exact_saved).abs() < 1.000_001e-9,
             "{} cache savings: Prometheus {saved} USD, perf {exact_saved} USD",
             t.model
         );

@@ -372,12 +372,25 @@ impl CostSum {
         c
     }
 
-    /// `⌊total × 10⁹⌋` clamped to `0..=u64::MAX`: the cost counter's value.
+    /// `⌊total × 10⁹⌋` clamped to `0..=u64::MAX`: what the cost counter has been sent.
     pub(crate) fn total_nanos(&self) -> u64 {
+        self.nanos(5, |c| c.total)
+    }
+
+    /// `⌊without_cache × 10⁹⌋` clamped to `0..=u64::MAX`: what the cost-without-cache
+    /// counter has been sent.
+    pub(crate) fn without_cache_nanos(&self) -> u64 {
+        self.nanos(6, |c| c.without_cache)
+    }
+
+    /// `⌊amount × 10⁹⌋` of fixed part `part` (with the spill's `amount`), clamped to
+    /// `0..=u64::MAX`.
+    #[inline]
+    fn nanos(&self, part: usize, amount: fn(&Cost) -> Decimal) -> u64 {
         if self.spill.is_some() {
-            return floor_nanos(self.cost().total);
+            return floor_nanos(amount(&self.cost()));
         }
-        let total = self.fixed[5];
+        let total = self.fixed[part];
         let n = if self.scale <= 9 {
             let k = POW10[(9 - self.scale) as usize];
             // 64-bit arithmetic where it fits: `i128` multiplication is a library call.
@@ -394,27 +407,6 @@ impl CostSum {
             }
         };
         u64::try_from(n.max(0)).unwrap_or(u64::MAX)
-    }
-
-    /// Net cache savings as `f64`, for a gauge (display only).
-    pub(crate) fn savings_f64(&self) -> f64 {
-        let fixed = i128_to_f64(self.fixed[6].saturating_sub(self.fixed[5]))
-            / POW10_F64[self.scale as usize];
-        match self.spill {
-            None => fixed,
-            Some(s) => fixed + s.cache_savings_usd(),
-        }
-    }
-}
-
-/// `x as f64` within a unit in the last place, without the `i128 → f64` library call (a
-/// few times slower than two `i64 → f64` conversions).
-#[inline]
-fn i128_to_f64(x: i128) -> f64 {
-    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
-    match i64::try_from(x) {
-        Ok(v) => v as f64,
-        Err(_) => ((x >> 64) as i64) as f64 * TWO_64 + (x as u64) as f64,
     }
 }
 
@@ -457,17 +449,6 @@ pub(crate) fn floor_nanos(usd: Decimal) -> u64 {
     };
     u64::try_from(n.max(0)).unwrap_or(u64::MAX)
 }
-
-/// 10⁰ … 10²⁴ as `f64` (each exactly the nearest double), for the savings gauge.
-const POW10_F64: [f64; FIXED_SCALE as usize + 1] = {
-    let mut t = [1f64; FIXED_SCALE as usize + 1];
-    let mut i = 1;
-    while i < t.len() {
-        t[i] = t[i - 1] * 10.0;
-        i += 1;
-    }
-    t
-};
 
 #[cfg(test)]
 mod tests;

@@ -60,6 +60,7 @@ mod pending;
 pub mod pricing;
 pub mod providers;
 mod response;
+mod series;
 pub mod stream;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;
@@ -71,9 +72,9 @@ pub use cost::Cost;
 pub use error::{BudgetExceeded, PriceError, Refusal, UsageError};
 pub use meter::{LlmMeter, ModelTotals};
 pub use names::{
-    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
-    COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
-    UNKNOWN_MODEL_TOTAL,
+    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, COST_TOTAL,
+    COST_WITHOUT_CACHE, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK,
+    TOKEN_USAGE, UNKNOWN_MODEL_TOTAL,
 };
 pub use pricing::{ModelPrice, PriceTable};
 pub use response::LlmResponse;

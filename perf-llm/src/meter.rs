@@ -2,27 +2,24 @@
 //! names, handles cached per series), keeps exact money totals, charges budgets and emits
 //! one `tracing` event `llm_call` per call.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{Counter, Gauge, Histogram};
 use rust_decimal::Decimal;
 
 use crate::billing::CostSum;
 use crate::budget::{BudgetKey, Budgets, Reservation};
 use crate::call::{CallStatus, LlmCall};
 use crate::cost::Cost;
-use crate::error::BudgetExceeded;
-use crate::names::{
-    ATTR_ERROR, ATTR_MODEL, ATTR_OPERATION, ATTR_PROVIDER, ATTR_TOKEN_TYPE, CACHE_SAVINGS,
-    COST_TOTAL, OPERATION_DURATION, TIME_PER_OUTPUT_CHUNK, TIME_TO_FIRST_CHUNK, TOKEN_USAGE,
-};
+use crate::error::{BudgetExceeded, PriceError};
+use crate::names::{ATTR_MODEL, UNKNOWN_MODEL_TOTAL};
 use crate::pricing::{PreparedPrice, PriceTable};
+use crate::series::{current_recorder, register, Inserted, Series, SeriesIndex, SeriesKey};
 use crate::usage::TokenUsage;
+use perf_core::cardinality::OVERFLOW;
+use perf_core::clock::Clock;
 
 impl LlmCall {
     /// Records the call with the global meter ([`LlmMeter::global`]); returns it with its
@@ -41,65 +38,6 @@ impl LlmCall {
     pub fn record_with(self, meter: &LlmMeter) -> LlmCall {
         meter.record(self)
     }
-}
-
-/// The `metrics` handles of one series, bound to the recorder they were registered with.
-struct Handles {
-    recorder: usize,
-    duration: Histogram,
-    input_tokens: Histogram,
-    output_tokens: Histogram,
-    ttfc: Histogram,
-    per_chunk: Histogram,
-    cost: Counter,
-    savings: Gauge,
-}
-
-type SeriesMap = HashMap<u64, Vec<Arc<Series>>, foldhash::fast::FixedState>;
-
-/// One (provider, operation, model, error type): its handles and exact running totals.
-///
-/// The names are kept as the first call gave them: a `&'static str` stays borrowed, so a
-/// later call with the same literal matches by address without comparing bytes.
-struct Series {
-    provider: Cow<'static, str>,
-    operation: Cow<'static, str>,
-    model: Cow<'static, str>,
-    error_type: Option<Cow<'static, str>>,
-    state: Mutex<SeriesState>,
-}
-
-/// What identifies a series, borrowed from the call being recorded.
-struct SeriesKey<'a> {
-    provider: &'a Cow<'static, str>,
-    operation: &'a Cow<'static, str>,
-    model: &'a Cow<'static, str>,
-    status: &'a CallStatus,
-}
-
-/// String equality that skips the byte comparison when both sides are the same slice (the
-/// common case of a series keyed by literals).
-#[inline]
-fn same(a: &str, b: &str) -> bool {
-    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
-}
-
-struct SeriesState {
-    handles: Option<Handles>,
-    /// The model's price and the price-table generation it was taken from; `None` until the
-    /// first priced call, and while the table does not know the model.
-    price: Option<(u64, PreparedPrice)>,
-    totals: Totals,
-}
-
-/// Exact running totals of one series.
-#[derive(Debug, Clone, Default)]
-struct Totals {
-    calls: u64,
-    usage_missing: u64,
-    unpriced: u64,
-    usage: TokenUsage,
-    cost: CostSum,
 }
 
 /// What a meter has recorded for one model (all outcomes), with exact money.
@@ -125,67 +63,6 @@ pub struct ModelTotals {
     pub cost: Cost,
 }
 
-fn current_recorder() -> usize {
-    metrics::with_recorder(|r| r as *const dyn metrics::Recorder as *const () as usize)
-}
-
-fn register(s: &Series) -> Handles {
-    let mut labels = vec![
-        (ATTR_OPERATION, s.operation.to_string()),
-        (ATTR_PROVIDER, s.provider.to_string()),
-        (ATTR_MODEL, s.model.to_string()),
-    ];
-    if let Some(e) = &s.error_type {
-        labels.push((ATTR_ERROR, e.to_string()));
-    }
-    let labels: Vec<metrics::Label> = labels
-        .into_iter()
-        .map(|(k, v)| metrics::Label::new(k, v))
-        .collect();
-    let with_type = |t: &'static str| {
-        let mut l = labels.clone();
-        l.push(metrics::Label::new(ATTR_TOKEN_TYPE, t));
-        l
-    };
-    metrics::describe_histogram!(
-        OPERATION_DURATION,
-        metrics::Unit::Seconds,
-        "GenAI operation duration"
-    );
-    metrics::describe_histogram!(
-        TOKEN_USAGE,
-        "Tokens used per GenAI call, by gen_ai_token_type"
-    );
-    metrics::describe_histogram!(
-        TIME_TO_FIRST_CHUNK,
-        metrics::Unit::Seconds,
-        "Time to the first chunk of a streamed GenAI call"
-    );
-    metrics::describe_histogram!(
-        TIME_PER_OUTPUT_CHUNK,
-        metrics::Unit::Seconds,
-        "Time between output chunks of a streamed GenAI call"
-    );
-    metrics::describe_counter!(
-        COST_TOTAL,
-        "Money spent on GenAI calls, in nano-USD (1e-9 USD)"
-    );
-    metrics::describe_gauge!(
-        CACHE_SAVINGS,
-        "Net prompt-cache savings of GenAI calls so far, USD"
-    );
-    Handles {
-        recorder: current_recorder(),
-        duration: metrics::histogram!(OPERATION_DURATION, labels.clone()),
-        input_tokens: metrics::histogram!(TOKEN_USAGE, with_type("input")),
-        output_tokens: metrics::histogram!(TOKEN_USAGE, with_type("output")),
-        ttfc: metrics::histogram!(TIME_TO_FIRST_CHUNK, labels.clone()),
-        per_chunk: metrics::histogram!(TIME_PER_OUTPUT_CHUNK, labels.clone()),
-        cost: metrics::counter!(COST_TOTAL, labels.clone()),
-        savings: metrics::gauge!(CACHE_SAVINGS, labels),
-    }
-}
-
 /// Prices calls and records them: `metrics` series with handles cached per
 /// (provider, operation, model, error type), exact money totals, budgets, the `llm_call`
 /// `tracing` event. One global meter serves [`LlmCall::record`]; make others for tests or
@@ -205,21 +82,24 @@ fn register(s: &Series) -> Handles {
 /// assert_eq!((t.calls, t.usage.input), (2, 200));
 /// ```
 pub struct LlmMeter {
-    hasher: foldhash::fast::RandomState,
     prices: RwLock<Arc<PriceTable>>,
     /// Bumped by `set_prices`: series re-resolve their cached price when it moves.
     prices_generation: AtomicU64,
-    /// Keyed by the series' own hash, so the map hashes that `u64` with foldhash too.
-    series: RwLock<SeriesMap>,
+    series: RwLock<SeriesIndex>,
+    max_models: usize,
     budgets: RwLock<Option<Arc<Budgets>>>,
     /// Whether `budgets` is set, read without the lock on every call.
     has_budgets: AtomicBool,
+    /// Read only to rate-limit WARNs.
+    clock: Clock,
+    warn_interval: Duration,
 }
 
 impl std::fmt::Debug for LlmMeter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LlmMeter")
             .field("series", &self.series.read().map(|s| s.len()).unwrap_or(0))
+            .field("max_models", &self.max_models)
             .finish_non_exhaustive()
     }
 }
@@ -239,13 +119,73 @@ impl LlmMeter {
     /// A meter with `prices`.
     pub fn with_prices(prices: PriceTable) -> Self {
         LlmMeter {
-            hasher: foldhash::fast::RandomState::default(),
             prices: RwLock::new(Arc::new(prices)),
             prices_generation: AtomicU64::new(0),
-            series: RwLock::new(SeriesMap::default()),
+            series: RwLock::new(SeriesIndex::default()),
+            max_models: Self::DEFAULT_MAX_MODELS,
             budgets: RwLock::new(None),
             has_budgets: AtomicBool::new(false),
+            clock: Clock::system(),
+            warn_interval: Self::DEFAULT_WARN_INTERVAL,
         }
+    }
+
+    /// The default of [`with_max_models`](Self::with_max_models), the same as the
+    /// exporter's limit on one label's values.
+    pub const DEFAULT_MAX_MODELS: usize = perf_core::cardinality::DEFAULT_MAX_LABEL_VALUES;
+
+    /// Sets how many distinct models the meter keeps series and totals for. Calls of
+    /// further models are recorded in one `__overflow__` entry per (provider, operation,
+    /// error type), priced by their own model, with one WARN when folding starts: so a
+    /// model name taken from responses or user input cannot grow the meter without bound,
+    /// and [`totals`](Self::totals) still sum to every bill.
+    ///
+    /// ```
+    /// use perf_llm::{LlmCall, LlmMeter, TokenUsage};
+    ///
+    /// let meter = LlmMeter::new().with_max_models(1);
+    /// for model in ["gpt-4o", "gpt-4o-mini", "gpt-4.1"] {
+    ///     LlmCall::new("openai", model).usage(TokenUsage::new(10, 1)).record_with(&meter);
+    /// }
+    /// let models: Vec<String> = meter.totals().into_iter().map(|t| t.model).collect();
+    /// assert_eq!(models.len(), 2);
+    /// assert!(models.contains(&"gpt-4o".to_string()));
+    /// assert!(models.contains(&"__overflow__".to_string()));
+    /// ```
+    pub fn with_max_models(mut self, max_models: usize) -> Self {
+        self.max_models = max_models;
+        self
+    }
+
+    /// The default of [`with_warn_interval`](Self::with_warn_interval): one second.
+    pub const DEFAULT_WARN_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Sets the smallest time between two "LLM call not priced" WARNs of one series
+    /// (provider, operation, model, error type); the calls held back meanwhile are counted
+    /// in the next WARN's `suppressed` field, and every call still counts in
+    /// [`ModelTotals::unpriced`] and `gen_ai_client_unknown_model_total`. Zero: a WARN per
+    /// call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let meter = perf_llm::LlmMeter::new().with_warn_interval(Duration::from_secs(60));
+    /// # drop(meter);
+    /// ```
+    pub fn with_warn_interval(mut self, interval: Duration) -> Self {
+        self.warn_interval = interval;
+        self
+    }
+
+    /// Sets the clock that the WARN rate limit reads (a manual one in tests).
+    ///
+    /// ```
+    /// let (clock, _hand) = perf_core::clock::Clock::manual();
+    /// let meter = perf_llm::LlmMeter::new().with_clock(clock);
+    /// # drop(meter);
+    /// ```
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The process-wide meter that [`LlmCall::record`] uses (built-in prices until
@@ -336,83 +276,88 @@ impl LlmMeter {
         self.has_budgets.load(Ordering::Acquire)
     }
 
-    /// Runs `f` on `call`'s series (made on its first call), under the map's read lock: one
-    /// hash and no reference-count traffic on the hot path.
-    fn with_series<R>(&self, key: &SeriesKey<'_>, f: impl FnOnce(&Series) -> R) -> R {
-        let e = key.status.error_type();
-        let h = self
-            .hasher
-            .hash_one((&**key.provider, &**key.operation, &**key.model, e));
-        let matches = |s: &&Arc<Series>| {
-            same(&s.model, key.model)
-                && same(&s.provider, key.provider)
-                && same(&s.operation, key.operation)
-                && match (&s.error_type, e) {
-                    (None, None) => true,
-                    (Some(a), Some(b)) => same(a, b),
-                    _ => false,
-                }
-        };
+    /// Runs `f` on the series that records `key` (made on its first call; the overflow
+    /// series for a model past the cap), under the map's read lock: one hash and no
+    /// reference-count traffic on the hot path.
+    fn with_series<R>(&self, key: &SeriesKey<'_>, f: impl FnOnce(&Arc<Series>) -> R) -> R {
         {
-            let map = self.series.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = map.get(&h).and_then(|v| v.iter().find(matches)) {
+            let index = self.series.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = index.get(key, self.max_models) {
                 return f(s);
             }
         }
-        let s = {
-            let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
-            let bucket = map.entry(h).or_default();
-            match bucket.iter().find(matches) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = Arc::new(Series {
-                        provider: key.provider.clone(),
-                        operation: key.operation.clone(),
-                        model: key.model.clone(),
-                        error_type: key.status.error_type_cow(),
-                        state: Mutex::new(SeriesState {
-                            handles: None,
-                            price: None,
-                            totals: Totals::default(),
-                        }),
-                    });
-                    bucket.push(s.clone());
-                    s
-                }
-            }
-        };
-        f(&s)
+        let Inserted { series, first_fold } = self
+            .series
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(key, self.max_models);
+        if first_fold {
+            let max_models = self.max_models;
+            tracing::warn!(
+                target: "perf_llm",
+                max_models,
+                model = %key.model,
+                "LlmMeter has {max_models} distinct models; calls of further models are recorded as {OVERFLOW} (LlmMeter::with_max_models raises the cap)"
+            );
+        }
+        f(&series)
     }
 
     /// Bills `usage` on `model` with the series' cached price, re-resolved when the table
-    /// was replaced. An unknown model goes to the table each time, so each miss is counted.
+    /// was replaced. `None` for a model the table does not know; the miss is counted in the
+    /// table (one lookup, then the cached miss).
     #[inline]
     fn bill(
         &self,
-        price: &mut Option<(u64, PreparedPrice)>,
+        price: &mut Option<(u64, Option<PreparedPrice>)>,
         model: &str,
         usage: &TokenUsage,
         totals: &mut CostSum,
-    ) -> Result<Cost, crate::error::PriceError> {
+    ) -> Option<Cost> {
         let generation = self.prices_generation.load(Ordering::Acquire);
         if price.as_ref().map(|(g, _)| *g) != Some(generation) {
-            *price = self.prices().prepared(model).map(|p| (generation, p));
+            *price = Some((generation, self.prices().prepared(model)));
         }
         match price {
-            Some((_, p)) => {
+            Some((_, Some(p))) => {
                 let (cost, fixed) = p.bill(usage);
                 match fixed {
                     Some(f) => totals.add_fixed(&f),
                     None => totals.add(&cost),
                 }
-                Ok(cost)
+                Some(cost)
             }
-            None => {
-                let cost = self.prices().cost_unnormalized(model, usage)?;
-                totals.add(&cost);
-                Ok(cost)
+            _ => {
+                self.prices().note_unknown_model();
+                None
             }
         }
+    }
+
+    /// The "not priced" WARN of a call of `model` recorded in `series`, with the nearest
+    /// priced names: computed once per price table (at most once per WARN interval for an
+    /// overflow series, whose calls have many models), outside the series' state lock.
+    #[cold]
+    fn warn_unpriced(&self, series: &Series, model: &str, suppressed: u64) {
+        let generation = self.prices_generation.load(Ordering::Acquire);
+        let suggestions: Arc<[String]> = if series.overflow {
+            self.prices().nearest(model, 3).into()
+        } else {
+            let mut cached = series.suggestions.lock().unwrap_or_else(|e| e.into_inner());
+            match &*cached {
+                Some((g, s)) if *g == generation => s.clone(),
+                _ => {
+                    let s: Arc<[String]> = self.prices().nearest(model, 3).into();
+                    *cached = Some((generation, s.clone()));
+                    s
+                }
+            }
+        };
+        let e = PriceError::UnknownModel {
+            model: model.to_owned(),
+            suggestions: suggestions.to_vec(),
+        };
+        tracing::warn!(target: "perf_llm", model, error = %e, suppressed, "LLM call not priced");
     }
 
     /// Prices (if no cost was given and usage is known), records metrics and the
@@ -463,7 +408,7 @@ impl LlmMeter {
             model,
             status,
         };
-        let unpriced = self.with_series(&key, |series| {
+        let warn = self.with_series(&key, |series| {
             let recorder = current_recorder();
             let mut st = series.state.lock().unwrap_or_else(|e| e.into_inner());
             let st = &mut *st;
@@ -472,17 +417,28 @@ impl LlmMeter {
             }
             let t = &mut st.totals;
             t.calls += 1;
-            let mut unpriced = None;
+            let mut unpriced = false;
+            let mut uncached = None;
             match usage.usage() {
                 Some(u) => {
                     t.usage = saturating_add(&t.usage, u);
                     match cost {
                         Some(c) => t.cost.add(c),
-                        None => match self.bill(&mut st.price, model, u, &mut t.cost) {
-                            Ok(c) => *cost = Some(c),
-                            Err(e) => {
+                        None => match self.bill(
+                            // Many models share an overflow series: no one price to keep.
+                            if series.overflow {
+                                &mut uncached
+                            } else {
+                                &mut st.price
+                            },
+                            model,
+                            u,
+                            &mut t.cost,
+                        ) {
+                            Some(c) => *cost = Some(c),
+                            None => {
                                 t.unpriced += 1;
-                                unpriced = Some(Box::new(e));
+                                unpriced = true;
                             }
                         },
                     }
@@ -494,7 +450,7 @@ impl LlmMeter {
                     }
                 }
             }
-            let Some(h) = st.handles.as_ref() else {
+            let Some(h) = st.handles.as_mut() else {
                 unreachable!("registered above")
             };
             if let Some(l) = latency {
@@ -511,13 +467,26 @@ impl LlmMeter {
                 h.per_chunk.record(g.as_secs_f64());
             }
             if cost.is_some() {
-                h.cost.absolute(st.totals.cost.total_nanos());
-                h.savings.set(st.totals.cost.savings_f64());
+                let now = (t.cost.total_nanos(), t.cost.without_cache_nanos());
+                h.cost.increment(now.0.saturating_sub(h.sent.0));
+                h.without_cache.increment(now.1.saturating_sub(h.sent.1));
+                h.sent = now;
             }
-            unpriced
+            if !unpriced {
+                return None;
+            }
+            h.unknown
+                .get_or_insert_with(|| {
+                    metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => series.model.to_string())
+                })
+                .increment(1);
+            let suppressed = series
+                .unpriced_warn
+                .should_report(self.clock.now_nanos(), self.warn_interval)?;
+            Some((series.clone(), suppressed))
         });
-        if let Some(e) = unpriced {
-            tracing::warn!(target: "perf_llm", model = %call.model, error = %e, "LLM call not priced");
+        if let Some((series, suppressed)) = warn {
+            self.warn_unpriced(&series, &call.model, suppressed);
         }
         if let Some(r) = reservation {
             // A call without a cost (failed, or not priced) frees its hold and charges nothing.
@@ -535,9 +504,9 @@ impl LlmMeter {
 
     /// Exact totals per (provider, operation, model), costliest first.
     pub fn totals(&self) -> Vec<ModelTotals> {
-        let map = self.series.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.series.read().unwrap_or_else(|e| e.into_inner());
         let mut by_model: HashMap<(String, String, String), ModelTotals> = HashMap::new();
-        for s in map.values().flatten() {
+        for s in index.iter() {
             let t = s
                 .state
                 .lock()

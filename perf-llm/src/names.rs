@@ -16,16 +16,23 @@ pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai_client_operation_time_to_first_chu
 pub const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai_client_operation_time_per_output_chunk_seconds";
 /// Counter of money spent, in **nano-USD** (10⁻⁹ $).
 ///
-/// A `metrics` counter is a `u64`, so dollars cannot be counted directly. The exact total
-/// is kept in-process per series (integer fixed point at the prices' own scale); the counter
-/// is set to its floor in nano-dollars, so it never drifts from the exact sum by more than
-/// 1 n$ however many calls are added. Divide by 1e9 in queries: `sum(rate(gen_ai_client_cost_nano_usd_total[1h])) / 1e9`.
+/// A `metrics` counter is a `u64`, so dollars cannot be counted directly. Each series keeps
+/// its exact total in-process (integer fixed point at the prices' own scale) and each call
+/// increments the counter by how much that total's floor in nano-dollars moved, so the
+/// counter never drifts from the exact sum by more than 1 n$ however many calls are added.
+/// Increments add up in the exporter: several meters recording the same series (a global
+/// meter and one per tenant), and models folded into `__overflow__` by the cardinality
+/// guard, export the sum of their bills. Divide by 1e9 in queries:
+/// `sum(rate(gen_ai_client_cost_nano_usd_total[1h])) / 1e9`.
 pub const COST_TOTAL: &str = "gen_ai_client_cost_nano_usd_total";
-/// Gauge of net prompt-cache savings so far, USD (display value of an exact decimal total).
+/// Counter of what the calls would have cost without the prompt cache, in **nano-USD**:
+/// every input token at the input rate. Kept and incremented exactly as [`COST_TOTAL`].
 ///
-/// A gauge, not a counter: savings are net of the cache-write premium and go down when a
-/// call writes to the cache and reads nothing.
-pub const CACHE_SAVINGS: &str = "gen_ai_client_cache_savings_usd";
+/// The prompt-cache savings, net of the cache-write premium, are this minus
+/// [`COST_TOTAL`] (negative while the cache is written and not yet read). Both are
+/// counters, so the savings add up over meters and series and over any time range:
+/// `(sum(increase(gen_ai_client_cost_without_cache_nano_usd_total[1d])) - sum(increase(gen_ai_client_cost_nano_usd_total[1d]))) / 1e9`.
+pub const COST_WITHOUT_CACHE: &str = "gen_ai_client_cost_without_cache_nano_usd_total";
 /// Counter of price lookups for models the price table does not know.
 pub const UNKNOWN_MODEL_TOTAL: &str = "gen_ai_client_unknown_model_total";
 /// Attribute: the operation (`chat`, `embeddings`, `text_completion` …).
@@ -61,7 +68,7 @@ pub const METRICS: &[&str] = &[
     TIME_TO_FIRST_CHUNK,
     TIME_PER_OUTPUT_CHUNK,
     COST_TOTAL,
-    CACHE_SAVINGS,
+    COST_WITHOUT_CACHE,
     UNKNOWN_MODEL_TOTAL,
 ];
 

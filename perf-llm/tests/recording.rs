@@ -1,5 +1,5 @@
 //! What recording an `LlmCall` emits: OpenTelemetry GenAI histograms, the nano-USD cost
-//! counter (exact across calls), the savings gauge, the unknown-model counter, one
+//! counter and the cost-without-cache counter (exact across calls), the unknown-model counter, one
 //! `llm_call` tracing event, budget charges.
 
 use std::str::FromStr;
@@ -108,11 +108,15 @@ fn one_call_emits_genai_metrics_and_cost() {
         find(&r, "gen_ai_client_cost_nano_usd_total", &GPT4O),
         Some(&DebugValue::Counter(12_250_000))
     );
-    // 2 × $0.001875 saved.
-    match find(&r, "gen_ai_client_cache_savings_usd", &GPT4O) {
-        Some(DebugValue::Gauge(g)) => assert_eq!(g.into_inner(), 0.00375),
-        other => panic!("{other:?}"),
-    }
+    // 2 × $0.001875 saved: 2 × $0.008 without the cache.
+    assert_eq!(
+        find(
+            &r,
+            "gen_ai_client_cost_without_cache_nano_usd_total",
+            &GPT4O
+        ),
+        Some(&DebugValue::Counter(16_000_000))
+    );
 }
 
 #[test]
@@ -318,8 +322,8 @@ fn a_series_is_found_by_its_names_whoever_owns_the_strings() {
             .usage(u)
             .record_with(&meter);
     });
-    // Each series sets the cost counter to its own exact total, so a name split into two
-    // series would show as a counter short of the three calls' sum:
+    // A name split into two series would show as two counters, each short of the three
+    // calls' sum:
     // 3 × (100 × $2.50/M + 10 × $10/M) = 3 × $0.00035.
     assert_eq!(
         find(&rows(&snap), "gen_ai_client_cost_nano_usd_total", &GPT4O),

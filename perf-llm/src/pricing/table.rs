@@ -192,6 +192,10 @@ impl Clone for PriceTable {
 }
 
 impl PriceTable {
+    /// The longest name, in bytes, that [`nearest`](Self::nearest) suggests names for
+    /// (LiteLLM's longest key has 76).
+    pub const MAX_SUGGESTED_NAME_LEN: usize = 256;
+
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
@@ -327,8 +331,26 @@ impl PriceTable {
         self.unknown.load(Ordering::Relaxed)
     }
 
-    /// Up to `n` model names closest to `model` by edit distance, closest first.
+    /// Counts a miss that the meter answered from its cache of misses, so that
+    /// [`unknown_model_lookups`](Self::unknown_model_lookups) still counts every call.
+    pub(crate) fn note_unknown_model(&self) {
+        self.unknown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Up to `n` model names closest to `model` by edit distance, closest first. None for a
+    /// name over [`MAX_SUGGESTED_NAME_LEN`](Self::MAX_SUGGESTED_NAME_LEN) bytes: the
+    /// distance to every key costs time in proportion to the name's length, and no priced
+    /// name is that long.
+    ///
+    /// ```
+    /// let t = perf_llm::PriceTable::builtin();
+    /// assert_eq!(t.nearest("gpt-4p", 1), ["gpt-4o"]);
+    /// assert!(t.nearest(&"x".repeat(10_000), 1).is_empty());
+    /// ```
     pub fn nearest(&self, model: &str, n: usize) -> Vec<String> {
+        if model.len() > Self::MAX_SUGGESTED_NAME_LEN {
+            return Vec::new();
+        }
         let mut scored: Vec<(usize, &String)> = self
             .models
             .keys()
