@@ -108,7 +108,10 @@ impl<F: Future> Future for DetectBlocking<F> {
         this.monitor.record(elapsed);
         *this.unflushed += 1;
         if *this.unflushed >= FLUSH_EVERY {
-            this.location.polls.increment(u64::from(*this.unflushed));
+            this.location
+                .handles()
+                .polls
+                .increment(u64::from(*this.unflushed));
             *this.unflushed = 0;
         }
         if elapsed >= *this.threshold {
@@ -136,8 +139,9 @@ fn slow(
     exit: Option<watchdog::Exit>,
 ) {
     monitor.record_slow(elapsed);
-    location.slow_polls.increment(1);
-    location.slow_duration.record(elapsed as f64 / 1e9);
+    let handles = location.handles();
+    handles.slow_polls.increment(1);
+    handles.slow_duration.record(elapsed as f64 / 1e9);
     let (stalled, stack) = exit.map_or((false, None), |e| (e.stalled, e.stack));
     if stalled {
         monitor.record_stall();
@@ -159,7 +163,10 @@ impl<F> PinnedDrop for DetectBlocking<F> {
     fn drop(self: Pin<&mut Self>) {
         let this = self.project();
         if *this.unflushed > 0 {
-            this.location.polls.increment(u64::from(*this.unflushed));
+            this.location
+                .handles()
+                .polls
+                .increment(u64::from(*this.unflushed));
         }
     }
 }

@@ -6,10 +6,11 @@
 //!   [`BlockingMonitor`] (per location by default, see [`locations`]) and to the `metrics`
 //!   facade as `async_polls_total`, `async_slow_polls_total`,
 //!   `async_slow_poll_duration_seconds` and `async_stalls_total` (labels `location`, `task`).
-//!   Handles are taken once per location, from the recorder installed at that moment:
-//!   install the exporter (`perf_core::export::prometheus().install()`) before the first
-//!   wrapped future runs. Polls reach `async_polls_total` in batches of 256 per future and
-//!   when the future drops, so the hot path never writes a shared counter.
+//!   Handles are cached per location and registered again when another recorder is in
+//!   effect (the exporter installed after the first wrapped future ran, a test's
+//!   `metrics::with_local_recorder`). Polls reach `async_polls_total` in batches of 256 per
+//!   future and when the future drops, so the hot path never writes a shared counter; a batch
+//!   goes to the recorder in effect when it is written.
 //! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
 //!   rate-limited `tracing` WARN ([`TracingSink`]).
 //! * [`assert_no_blocking!`] fails a test that blocks.

@@ -425,7 +425,7 @@ fn scan(config: &WatchdogConfig) -> usize {
         }
         // SAFETY: location entries are leaked on creation and never freed.
         let location: &'static LocationEntry = unsafe { &*p.location };
-        location.stalls.increment(1);
+        location.handles().stalls.increment(1);
         let mut stack = None;
         if config.captures_stacks() && slot.seq.load(SeqCst) == seq {
             // A stack taken after the poll ended shows other code: keep it only if the same

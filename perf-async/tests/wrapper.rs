@@ -128,6 +128,55 @@ fn metrics_are_exported_with_location_and_task_labels() {
     assert_eq!(seen, 3);
 }
 
+/// Polls `yields + 1` times, the last one slow, wrapped at one location for every call.
+fn polled_at_one_place(rt: &tokio::runtime::Runtime, yields: u32) {
+    let cfg = fast()
+        .with_name("switching-recorders")
+        .with_sink(Arc::new(CollectingSink::new()));
+    rt.block_on(
+        async move {
+            for _ in 0..yields {
+                tokio::task::yield_now().await;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        .detect_blocking_with(cfg),
+    );
+}
+
+/// `(polls, slow polls)` the recorder of `snapshotter` got from `polled_at_one_place` since
+/// the last snapshot (a snapshot drains the counters).
+fn counts(snapshotter: &metrics_util::debugging::Snapshotter) -> (u64, u64) {
+    let mut out = (0, 0);
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let ours = key
+            .key()
+            .labels()
+            .any(|l| l.key() == "task" && l.value() == "switching-recorders");
+        match (ours, key.key().name(), value) {
+            (true, "async_polls_total", DebugValue::Counter(n)) => out.0 = n,
+            (true, "async_slow_polls_total", DebugValue::Counter(n)) => out.1 = n,
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn each_recorder_gets_the_polls_made_while_it_is_in_effect() {
+    let rt = current_thread();
+    let (a, b) = (DebuggingRecorder::new(), DebuggingRecorder::new());
+    let (snap_a, snap_b) = (a.snapshotter(), b.snapshotter());
+    metrics::with_local_recorder(&a, || polled_at_one_place(&rt, 2));
+    metrics::with_local_recorder(&b, || polled_at_one_place(&rt, 6));
+    assert_eq!(counts(&snap_a), (3, 1));
+    assert_eq!(counts(&snap_b), (7, 1));
+    // Back to the first one: its handles are found again, not lost.
+    metrics::with_local_recorder(&a, || polled_at_one_place(&rt, 0));
+    assert_eq!(counts(&snap_a), (1, 1));
+    assert_eq!(counts(&snap_b), (0, 0));
+}
+
 #[test]
 fn runtime_gauges_export_workers_tasks_and_queue() {
     let recorder = DebuggingRecorder::new();
