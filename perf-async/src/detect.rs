@@ -2,6 +2,7 @@
 //! which wraps a future where it is called (`#[track_caller]`), so reports name that
 //! `file:line`.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -21,6 +22,33 @@ use crate::watchdog;
 /// Polls are added to the `async_polls_total` counter in batches of this many per wrapper
 /// (and when the wrapper drops), so the hot path never writes the shared counter.
 const FLUSH_EVERY: u32 = 256;
+
+thread_local! {
+    /// Nanoseconds this thread has spent in [`crate::block_in_place`], ever. A poll takes the
+    /// difference between its end and its start off its duration: time the worker was
+    /// handed off is not time the runtime was blocked. One thread-local read per poll, where
+    /// a flag set by the helper and cleared by the wrapper would also need a write.
+    static HANDED_OFF: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `f`, adding the time it takes (also when it panics) to this thread's handed-off
+/// time, which wrapped polls running around it do not count as blocking.
+pub(crate) fn handed_off<R>(f: impl FnOnce() -> R) -> R {
+    struct Add(u64);
+    impl Drop for Add {
+        fn drop(&mut self) {
+            let took = perf_core::clock::now_nanos().saturating_sub(self.0);
+            let _ = HANDED_OFF.try_with(|h| h.set(h.get().wrapping_add(took)));
+        }
+    }
+    let _add = Add(perf_core::clock::now_nanos());
+    f()
+}
+
+#[inline]
+fn handed_off_so_far() -> u64 {
+    HANDED_OFF.try_with(Cell::get).unwrap_or(0)
+}
 
 /// A future that times each poll of the future it wraps.
 ///
@@ -102,10 +130,19 @@ impl<F: Future> Future for DetectBlocking<F> {
         } else {
             None
         };
+        let handed_off_before = handed_off_so_far();
         let out = this.inner.poll(cx);
-        let elapsed = this.clock.now_nanos().saturating_sub(start);
+        let handed_off = handed_off_so_far().wrapping_sub(handed_off_before);
+        let elapsed = this
+            .clock
+            .now_nanos()
+            .saturating_sub(start)
+            .saturating_sub(handed_off);
         let exit = published.map(watchdog::Enter::exit);
         this.monitor.record(elapsed);
+        if handed_off != 0 {
+            this.monitor.record_block_in_place(handed_off);
+        }
         *this.unflushed += 1;
         if *this.unflushed >= FLUSH_EVERY {
             this.location

@@ -14,6 +14,9 @@
 //! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
 //!   rate-limited `tracing` WARN ([`TracingSink`]).
 //! * [`assert_no_blocking!`] fails a test that blocks.
+//! * [`block_in_place`] blocks deliberately (tokio's, handing the worker off): counted
+//!   apart, not as a slow poll. `tokio::task::block_in_place` called directly is still
+//!   reported; [`runtime`] says why.
 //! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`]
 //!   for what is and is not covered); [`RuntimeGauges`] exports tokio's runtime metrics.
 //! * [`Watchdog`] reports polls still running past their threshold.
@@ -58,7 +61,7 @@ pub use error::{ConfigError, WatchdogError};
 pub use location::{locations, LocationStats};
 pub use monitor::{BlockingMonitor, BlockingStats};
 pub use names::{POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL};
-pub use runtime::{block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
+pub use runtime::{block_in_place, block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
 pub use slow_poll::{
     set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink,
 };
