@@ -53,7 +53,8 @@ fn handed_off_so_far() -> u64 {
 /// A future that times each poll of the future it wraps.
 ///
 /// Made by [`FutureExt`]. It returns exactly what the inner future returns, and polling it
-/// after completion does what polling the inner future after completion does.
+/// after completion does what polling the inner future after completion does. A poll that
+/// panics is timed, counted and, if slow, reported before the panic goes on.
 ///
 /// ```
 /// use perf_async::FutureExt;
@@ -130,38 +131,69 @@ impl<F: Future> Future for DetectBlocking<F> {
         } else {
             None
         };
-        let handed_off_before = handed_off_so_far();
-        let out = this.inner.poll(cx);
-        let handed_off = handed_off_so_far().wrapping_sub(handed_off_before);
-        let elapsed = this
+        // Records the poll when it ends, also when the inner poll panics: a poll that blocks
+        // and then panics is counted and reported like any other.
+        let _end = PollEnd {
+            clock: this.clock,
+            start,
+            handed_off_before: handed_off_so_far(),
+            published,
+            location: this.location,
+            monitor: this.monitor,
+            threshold: *this.threshold,
+            sink: this.sink.as_ref(),
+            unflushed: this.unflushed,
+        };
+        this.inner.poll(cx)
+    }
+}
+
+/// The end of one poll, recorded when it drops: after the inner poll returns, or while it
+/// unwinds.
+struct PollEnd<'a> {
+    clock: &'a Clock,
+    start: u64,
+    handed_off_before: u64,
+    published: Option<watchdog::Enter>,
+    location: &'static LocationEntry,
+    monitor: &'a MonitorInner,
+    threshold: u64,
+    sink: Option<&'a Arc<dyn SlowPollSink>>,
+    unflushed: &'a mut u32,
+}
+
+impl Drop for PollEnd<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let handed_off = handed_off_so_far().wrapping_sub(self.handed_off_before);
+        let elapsed = self
             .clock
             .now_nanos()
-            .saturating_sub(start)
+            .saturating_sub(self.start)
             .saturating_sub(handed_off);
-        let exit = published.map(watchdog::Enter::exit);
-        this.monitor.record(elapsed);
+        let exit = self.published.take().map(watchdog::Enter::exit);
+        self.monitor.record(elapsed);
         if handed_off != 0 {
-            this.monitor.record_block_in_place(handed_off);
+            self.monitor.record_block_in_place(handed_off);
         }
-        *this.unflushed += 1;
-        if *this.unflushed >= FLUSH_EVERY {
-            this.location
+        *self.unflushed += 1;
+        if *self.unflushed >= FLUSH_EVERY {
+            self.location
                 .handles()
                 .polls
-                .increment(u64::from(*this.unflushed));
-            *this.unflushed = 0;
+                .increment(u64::from(*self.unflushed));
+            *self.unflushed = 0;
         }
-        if elapsed >= *this.threshold {
+        if elapsed >= self.threshold {
             slow(
-                this.location,
-                this.monitor,
-                *this.threshold,
+                self.location,
+                self.monitor,
+                self.threshold,
                 elapsed,
-                this.sink.as_ref(),
+                self.sink,
                 exit,
             );
         }
-        out
     }
 }
 

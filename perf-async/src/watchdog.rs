@@ -197,7 +197,8 @@ impl Enter {
 
 impl Drop for Enter {
     fn drop(&mut self) {
-        // Only reached when the inner poll panicked.
+        // The wrapper always ends a poll with `exit`, even while unwinding; this keeps the
+        // enclosing poll restored for any other way an `Enter` is dropped.
         // SAFETY: as in `exit`.
         unsafe { &*self.slot }.publish(self.saved);
     }

@@ -223,6 +223,15 @@ fn runtime_gauges_export_workers_tasks_and_queue() {
     rt.shutdown_timeout(Duration::from_secs(1));
 }
 
+/// The message of a panic payload: `panic!("literal")` carries a `&str`, a formatted
+/// message (and the standard library's own panics) a `String`.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
 /// A future that stays ready after completion (allowed: what happens then is up to it).
 struct Repeats(u32);
 
@@ -257,6 +266,59 @@ fn polled_after_completion_behaves_as_the_inner_future() {
         bare.downcast_ref::<&str>(),
         wrapped.downcast_ref::<&str>(),
         "the wrapper panics exactly as the inner future does"
+    );
+}
+
+#[test]
+fn a_poll_that_blocks_then_panics_is_still_counted_and_reported() {
+    let monitor = BlockingMonitor::new();
+    let sink = Arc::new(CollectingSink::new());
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let cfg = fast()
+        .with_name("panics")
+        .with_monitor(&monitor)
+        .with_sink(sink.clone());
+    let (fut, line) = (
+        async {
+            std::thread::sleep(Duration::from_millis(30));
+            panic!("after blocking");
+        }
+        .detect_blocking_with(cfg),
+        line!() - 1,
+    );
+    let caught = metrics::with_local_recorder(&recorder, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut fut = std::pin::pin!(fut);
+            let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        }))
+    });
+    assert_eq!(panic_message(&*caught.unwrap_err()), Some("after blocking"));
+    let s = monitor.stats();
+    assert_eq!((s.total_poll_count, s.total_slow_poll_count), (1, 1));
+    let polls = sink.take();
+    assert_eq!(polls.len(), 1, "{polls:?}");
+    assert_eq!(
+        (polls[0].location.file(), polls[0].location.line()),
+        (file!(), line)
+    );
+    assert!(polls[0].duration >= Duration::from_millis(30));
+    let counters: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(k, _, _, v)| match v {
+            DebugValue::Counter(n) => Some((k.key().name().to_owned(), n)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        counters.contains(&("async_polls_total".to_owned(), 1)),
+        "{counters:?}"
+    );
+    assert!(
+        counters.contains(&("async_slow_polls_total".to_owned(), 1)),
+        "{counters:?}"
     );
 }
 
