@@ -262,10 +262,32 @@ fn polled_after_completion_behaves_as_the_inner_future() {
         let _ = f.as_mut().poll(&mut Context::from_waker(Waker::noop()));
     })
     .unwrap_err();
+    let bare = panic_message(&*bare);
+    assert!(
+        bare.is_some_and(|m| m.contains("polled after completion")),
+        "{bare:?}"
+    );
     assert_eq!(
-        bare.downcast_ref::<&str>(),
-        wrapped.downcast_ref::<&str>(),
+        bare,
+        panic_message(&*wrapped),
         "the wrapper panics exactly as the inner future does"
+    );
+}
+
+#[test]
+fn panic_messages_are_compared_whatever_the_payload_type() {
+    let literal = std::panic::catch_unwind(|| panic!("one")).unwrap_err();
+    let (one, two) = (String::from("one"), String::from("two"));
+    let formatted = std::panic::catch_unwind(|| panic!("{one}")).unwrap_err();
+    let other = std::panic::catch_unwind(|| panic!("{two}")).unwrap_err();
+    assert!(literal.is::<&str>() && formatted.is::<String>());
+    assert_eq!(panic_message(&*literal), Some("one"));
+    assert_eq!(panic_message(&*formatted), Some("one"));
+    assert_ne!(panic_message(&*formatted), panic_message(&*other));
+    // What the old comparison saw for two different messages: `None == None`.
+    assert_eq!(
+        formatted.downcast_ref::<&str>(),
+        other.downcast_ref::<&str>()
     );
 }
 
