@@ -2,6 +2,7 @@
 //! which wraps a future where it is called (`#[track_caller]`), so reports name that
 //! `file:line`.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -22,10 +23,38 @@ use crate::watchdog;
 /// (and when the wrapper drops), so the hot path never writes the shared counter.
 const FLUSH_EVERY: u32 = 256;
 
+thread_local! {
+    /// Nanoseconds this thread has spent in [`crate::block_in_place`], ever. A poll takes the
+    /// difference between its end and its start off its duration: time the worker was
+    /// handed off is not time the runtime was blocked. One thread-local read per poll, where
+    /// a flag set by the helper and cleared by the wrapper would also need a write.
+    static HANDED_OFF: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `f`, adding the time it takes (also when it panics) to this thread's handed-off
+/// time, which wrapped polls running around it do not count as blocking.
+pub(crate) fn handed_off<R>(f: impl FnOnce() -> R) -> R {
+    struct Add(u64);
+    impl Drop for Add {
+        fn drop(&mut self) {
+            let took = perf_core::clock::now_nanos().saturating_sub(self.0);
+            let _ = HANDED_OFF.try_with(|h| h.set(h.get().wrapping_add(took)));
+        }
+    }
+    let _add = Add(perf_core::clock::now_nanos());
+    f()
+}
+
+#[inline]
+fn handed_off_so_far() -> u64 {
+    HANDED_OFF.try_with(Cell::get).unwrap_or(0)
+}
+
 /// A future that times each poll of the future it wraps.
 ///
 /// Made by [`FutureExt`]. It returns exactly what the inner future returns, and polling it
-/// after completion does what polling the inner future after completion does.
+/// after completion does what polling the inner future after completion does. A poll that
+/// panics is timed, counted and, if slow, reported before the panic goes on.
 ///
 /// ```
 /// use perf_async::FutureExt;
@@ -102,26 +131,69 @@ impl<F: Future> Future for DetectBlocking<F> {
         } else {
             None
         };
-        let out = this.inner.poll(cx);
-        let elapsed = this.clock.now_nanos().saturating_sub(start);
-        let exit = published.map(watchdog::Enter::exit);
-        this.monitor.record(elapsed);
-        *this.unflushed += 1;
-        if *this.unflushed >= FLUSH_EVERY {
-            this.location.polls.increment(u64::from(*this.unflushed));
-            *this.unflushed = 0;
+        // Records the poll when it ends, also when the inner poll panics: a poll that blocks
+        // and then panics is counted and reported like any other.
+        let _end = PollEnd {
+            clock: this.clock,
+            start,
+            handed_off_before: handed_off_so_far(),
+            published,
+            location: this.location,
+            monitor: this.monitor,
+            threshold: *this.threshold,
+            sink: this.sink.as_ref(),
+            unflushed: this.unflushed,
+        };
+        this.inner.poll(cx)
+    }
+}
+
+/// The end of one poll, recorded when it drops: after the inner poll returns, or while it
+/// unwinds.
+struct PollEnd<'a> {
+    clock: &'a Clock,
+    start: u64,
+    handed_off_before: u64,
+    published: Option<watchdog::Enter>,
+    location: &'static LocationEntry,
+    monitor: &'a MonitorInner,
+    threshold: u64,
+    sink: Option<&'a Arc<dyn SlowPollSink>>,
+    unflushed: &'a mut u32,
+}
+
+impl Drop for PollEnd<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let handed_off = handed_off_so_far().wrapping_sub(self.handed_off_before);
+        let elapsed = self
+            .clock
+            .now_nanos()
+            .saturating_sub(self.start)
+            .saturating_sub(handed_off);
+        let exit = self.published.take().map(watchdog::Enter::exit);
+        self.monitor.record(elapsed);
+        if handed_off != 0 {
+            self.monitor.record_block_in_place(handed_off);
         }
-        if elapsed >= *this.threshold {
+        *self.unflushed += 1;
+        if *self.unflushed >= FLUSH_EVERY {
+            self.location
+                .handles()
+                .polls
+                .increment(u64::from(*self.unflushed));
+            *self.unflushed = 0;
+        }
+        if elapsed >= self.threshold {
             slow(
-                this.location,
-                this.monitor,
-                *this.threshold,
+                self.location,
+                self.monitor,
+                self.threshold,
                 elapsed,
-                this.sink.as_ref(),
+                self.sink,
                 exit,
             );
         }
-        out
     }
 }
 
@@ -136,8 +208,9 @@ fn slow(
     exit: Option<watchdog::Exit>,
 ) {
     monitor.record_slow(elapsed);
-    location.slow_polls.increment(1);
-    location.slow_duration.record(elapsed as f64 / 1e9);
+    let handles = location.handles();
+    handles.slow_polls.increment(1);
+    handles.slow_duration.record(elapsed as f64 / 1e9);
     let (stalled, stack) = exit.map_or((false, None), |e| (e.stalled, e.stack));
     if stalled {
         monitor.record_stall();
@@ -159,7 +232,10 @@ impl<F> PinnedDrop for DetectBlocking<F> {
     fn drop(self: Pin<&mut Self>) {
         let this = self.project();
         if *this.unflushed > 0 {
-            this.location.polls.increment(u64::from(*this.unflushed));
+            this.location
+                .handles()
+                .polls
+                .increment(u64::from(*this.unflushed));
         }
     }
 }

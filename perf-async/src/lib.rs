@@ -6,13 +6,17 @@
 //!   [`BlockingMonitor`] (per location by default, see [`locations`]) and to the `metrics`
 //!   facade as `async_polls_total`, `async_slow_polls_total`,
 //!   `async_slow_poll_duration_seconds` and `async_stalls_total` (labels `location`, `task`).
-//!   Handles are taken once per location, from the recorder installed at that moment:
-//!   install the exporter (`perf_core::export::prometheus().install()`) before the first
-//!   wrapped future runs. Polls reach `async_polls_total` in batches of 256 per future and
-//!   when the future drops, so the hot path never writes a shared counter.
+//!   Handles are cached per location and registered again when another recorder is in
+//!   effect (the exporter installed after the first wrapped future ran, a test's
+//!   `metrics::with_local_recorder`). Polls reach `async_polls_total` in batches of 256 per
+//!   future and when the future drops, so the hot path never writes a shared counter; a batch
+//!   goes to the recorder in effect when it is written.
 //! * Slow polls become [`SlowPoll`] reports for a [`SlowPollSink`]: by default a
 //!   rate-limited `tracing` WARN ([`TracingSink`]).
 //! * [`assert_no_blocking!`] fails a test that blocks.
+//! * [`block_in_place`] blocks deliberately (tokio's, handing the worker off): counted
+//!   apart, not as a slow poll. `tokio::task::block_in_place` called directly is still
+//!   reported; [`runtime`] says why.
 //! * [`spawn`], [`task::spawn`] and [`block_on`] cover tasks (see [`runtime`]
 //!   for what is and is not covered); [`RuntimeGauges`] exports tokio's runtime metrics.
 //! * [`Watchdog`] reports polls still running past their threshold.
@@ -57,7 +61,7 @@ pub use error::{ConfigError, WatchdogError};
 pub use location::{locations, LocationStats};
 pub use monitor::{BlockingMonitor, BlockingStats};
 pub use names::{POLLS_TOTAL, SLOW_POLLS_TOTAL, SLOW_POLL_DURATION, STALLS_TOTAL};
-pub use runtime::{block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
+pub use runtime::{block_in_place, block_on, spawn, spawn_on, task, GaugeSampler, RuntimeGauges};
 pub use slow_poll::{
     set_sink, CollectingSink, PollState, SlowPoll, SlowPollSink, ThreadInfo, TracingSink,
 };

@@ -1,11 +1,13 @@
 //! The locations where futures are wrapped (`file:line:column` and task name), each with its
-//! `metrics` handles, cached once so the hot path never looks a metric up, and the monitor
-//! that holds its statistics unless the wrapper names another. They live for the whole
-//! process; [`locations`] reads them back.
+//! `metrics` handles, cached so the hot path never looks a metric up (and registered again
+//! when another recorder comes into effect), and the monitor that holds its statistics
+//! unless the wrapper names another. They live for the whole process; [`locations`] reads
+//! them back.
 
 use std::collections::HashMap;
 use std::panic::Location;
-use std::sync::{OnceLock, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering::Acquire, Ordering::Release};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use crate::monitor::{BlockingMonitor, BlockingStats};
 use crate::names::{
@@ -18,10 +20,45 @@ pub(crate) struct LocationEntry {
     pub(crate) caller: &'static Location<'static>,
     pub(crate) task: Option<&'static str>,
     pub(crate) monitor: BlockingMonitor,
+    labels: Vec<metrics::Label>,
+    /// The handles of the recorder in effect at the last use. Never null: it points into
+    /// `registered`, whose handles are never freed.
+    bound: AtomicPtr<Handles>,
+    /// One registration per recorder seen, so that switching back to a recorder (threads
+    /// with and without a local recorder polling the same location) finds its handles
+    /// again instead of registering, and leaking, new ones each time.
+    registered: Mutex<Vec<&'static Handles>>,
+}
+
+/// A location's `metrics` handles, registered with one recorder.
+pub(crate) struct Handles {
+    recorder: usize,
     pub(crate) polls: metrics::Counter,
     pub(crate) slow_polls: metrics::Counter,
     pub(crate) slow_duration: metrics::Histogram,
     pub(crate) stalls: metrics::Counter,
+}
+
+/// The recorder `metrics` would use on this thread now (a local one, the global one, or its
+/// no-op), by address.
+///
+/// The global recorder is set once and never freed, so its address names it for good. A
+/// local recorder created where a dropped one lived is taken for it: its first wrapped polls
+/// at a location already used with the dropped one are lost to it. Tests that switch local
+/// recorders keep each alive while it is compared (the usual shape).
+#[inline]
+fn current_recorder() -> usize {
+    metrics::with_recorder(|r| r as *const dyn metrics::Recorder as *const () as usize)
+}
+
+fn register(labels: &[metrics::Label], recorder: usize) -> Handles {
+    Handles {
+        recorder,
+        polls: metrics::counter!(POLLS_TOTAL, labels.to_vec()),
+        slow_polls: metrics::counter!(SLOW_POLLS_TOTAL, labels.to_vec()),
+        slow_duration: metrics::histogram!(SLOW_POLL_DURATION, labels.to_vec()),
+        stalls: metrics::counter!(STALLS_TOTAL, labels.to_vec()),
+    }
 }
 
 type Key = (&'static str, u32, u32, Option<&'static str>);
@@ -32,8 +69,7 @@ fn entries() -> &'static RwLock<HashMap<Key, &'static LocationEntry>> {
 }
 
 impl LocationEntry {
-    /// The entry of `caller` and `task`, created (with its metric handles, from the
-    /// recorder installed at that moment) on first use.
+    /// The entry of `caller` and `task`, created on first use.
     pub(crate) fn of(
         caller: &'static Location<'static>,
         task: Option<&'static str>,
@@ -53,19 +89,52 @@ impl LocationEntry {
             if let Some(t) = task {
                 labels.push(metrics::Label::new(LABEL_TASK, t));
             }
-            // An entry is created once per wrapping location and task name (both static),
-            // so leaking it is bounded by the program's code, and lets the watchdog hold a
-            // plain pointer to it.
+            // Entries and their handles are never freed: an entry is created once per
+            // wrapping location and task name (both static), and handles once per recorder
+            // seen, so the leak is bounded, and the watchdog and `bound` can hold plain
+            // pointers to them.
+            let handles: &'static Handles =
+                Box::leak(Box::new(register(&labels, current_recorder())));
             Box::leak(Box::new(LocationEntry {
                 caller,
                 task,
                 monitor: BlockingMonitor::new(),
-                polls: metrics::counter!(POLLS_TOTAL, labels.clone()),
-                slow_polls: metrics::counter!(SLOW_POLLS_TOTAL, labels.clone()),
-                slow_duration: metrics::histogram!(SLOW_POLL_DURATION, labels.clone()),
-                stalls: metrics::counter!(STALLS_TOTAL, labels),
+                labels,
+                bound: AtomicPtr::new(handles as *const Handles as *mut Handles),
+                registered: Mutex::new(vec![handles]),
             }))
         })
+    }
+
+    /// The handles of the recorder in effect on this thread: one thread-local read, one
+    /// global load and a compare while the recorder stays the same.
+    #[inline]
+    pub(crate) fn handles(&self) -> &'static Handles {
+        let recorder = current_recorder();
+        // SAFETY: `bound` only ever holds pointers to leaked `Handles` (see `of`, `rebind`).
+        let bound: &'static Handles = unsafe { &*self.bound.load(Acquire) };
+        if bound.recorder == recorder {
+            bound
+        } else {
+            self.rebind(recorder)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rebind(&self, recorder: usize) -> &'static Handles {
+        let mut registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
+        let handles = match registered.iter().find(|h| h.recorder == recorder) {
+            Some(h) => *h,
+            None => {
+                let h: &'static Handles = Box::leak(Box::new(register(&self.labels, recorder)));
+                registered.push(h);
+                h
+            }
+        };
+        self.bound
+            .store(handles as *const Handles as *mut Handles, Release);
+        handles
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) struct MonitorInner {
     slow_count: AtomicU64,
     slow_nanos: AtomicU64,
     stall_count: AtomicU64,
+    block_in_place_count: AtomicU64,
+    block_in_place_nanos: AtomicU64,
 }
 
 impl MonitorInner {
@@ -50,6 +52,12 @@ impl MonitorInner {
     pub(crate) fn record_slow(&self, nanos: u64) {
         self.slow_count.fetch_add(1, Relaxed);
         self.slow_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    #[cold]
+    pub(crate) fn record_block_in_place(&self, nanos: u64) {
+        self.block_in_place_count.fetch_add(1, Relaxed);
+        self.block_in_place_nanos.fetch_add(nanos, Relaxed);
     }
 
     #[cold]
@@ -82,6 +90,10 @@ impl BlockingMonitor {
             total_slow_poll_count: self.inner.slow_count.load(Relaxed),
             total_slow_poll_duration: Duration::from_nanos(self.inner.slow_nanos.load(Relaxed)),
             total_stall_count: self.inner.stall_count.load(Relaxed),
+            total_block_in_place_count: self.inner.block_in_place_count.load(Relaxed),
+            total_block_in_place_duration: Duration::from_nanos(
+                self.inner.block_in_place_nanos.load(Relaxed),
+            ),
             poll_durations,
         }
     }
@@ -112,6 +124,11 @@ pub struct BlockingStats {
     pub total_slow_poll_duration: Duration,
     /// Polls the [`Watchdog`](crate::Watchdog) reported while they were still running.
     pub total_stall_count: u64,
+    /// Polls that blocked through [`block_in_place`](crate::block_in_place): deliberate
+    /// blocking, kept out of the poll durations and slow polls above.
+    pub total_block_in_place_count: u64,
+    /// Time those polls spent in [`block_in_place`](crate::block_in_place).
+    pub total_block_in_place_duration: Duration,
     /// Distribution of poll durations: `p50`, `p99`, `max` and the rest, within
     /// [`perf_core::RELATIVE_ERROR`].
     pub poll_durations: LatencySummary,
@@ -158,7 +175,16 @@ impl fmt::Display for BlockingStats {
             p(self.poll_durations.p50),
             p(self.poll_durations.p99),
             p(self.poll_durations.max),
-        )
+        )?;
+        if self.total_block_in_place_count > 0 {
+            write!(
+                f,
+                " block_in_place={} ({})",
+                self.total_block_in_place_count,
+                p(self.total_block_in_place_duration)
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,17 @@
 //!   for instance): stable tokio has no hook around a task's poll (`on_before_task_poll` needs
 //!   `tokio_unstable`). Wrap the futures you hand such libraries (a tower service's response
 //!   future) to cover them.
-//! * `spawn_blocking` and `block_in_place` closures: blocking there is what they are for.
+//! * `spawn_blocking` closures: blocking there is what they are for.
+//!
+//! # Deliberate blocking: [`block_in_place`]
+//! Time in [`block_in_place`] (also [`task::block_in_place`]) is not a slow poll: it hands
+//! the worker's other tasks to another thread (tokio's `block_in_place`) and the wrapper
+//! takes that time off the poll's duration, counting it apart
+//! ([`BlockingStats::total_block_in_place_count`](crate::BlockingStats::total_block_in_place_count)),
+//! so it passes [`assert_no_blocking!`](crate::assert_no_blocking). Blocking in the same
+//! poll outside it is still reported. `tokio::task::block_in_place` called directly *is*
+//! reported as a slow poll: tokio offers no hook around it and nothing on the thread tells
+//! it apart from a blocking call, so use this crate's (a drop-in).
 //! * Time a task waits in the run queue: that is scheduling delay, not a slow poll (see
 //!   tokio's own `RuntimeMetrics` for it).
 
@@ -22,11 +32,11 @@ use std::future::Future;
 use std::panic::Location;
 use std::time::Duration;
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::detect::DetectBlocking;
+use crate::detect::{handed_off, DetectBlocking};
 use crate::error::ConfigError;
 use crate::names::{LABEL_RUNTIME, LABEL_WORKER};
 
@@ -81,9 +91,62 @@ pub fn block_on<F: Future>(runtime: &Runtime, fut: F) -> F::Output {
     ))
 }
 
+/// Blocks the current thread on `f` deliberately: tokio's `block_in_place`, which hands the
+/// worker's other tasks to another thread, with the time it takes kept out of the poll's
+/// duration, so it is neither a slow poll nor a failure of
+/// [`assert_no_blocking!`](crate::assert_no_blocking). It is counted apart, in
+/// [`BlockingStats::total_block_in_place_count`](crate::BlockingStats::total_block_in_place_count)
+/// and `_duration`.
+///
+/// Where tokio cannot hand the thread off (a current-thread runtime, where tokio's own
+/// function panics) `f` runs in place: it stalls that runtime for its duration and is still
+/// counted as deliberate, not as a slow poll, since the caller said so. That is what lets
+/// code written for the multi-thread runtime pass `assert_no_blocking!`, whose runtime is
+/// current-thread. Outside a runtime `f` just runs.
+///
+/// Calling `tokio::task::block_in_place` directly is still reported as a slow poll: tokio
+/// offers no hook around it (see [the module docs](self)).
+///
+/// ```
+/// use std::time::Duration;
+/// use perf_async::{BlockingMonitor, Config, FutureExt};
+///
+/// let monitor = BlockingMonitor::new();
+/// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+/// rt.block_on(async {
+///     perf_async::block_in_place(|| std::thread::sleep(Duration::from_millis(20)));
+/// }.detect_blocking_with(Config::new().with_monitor(&monitor)));
+/// let stats = monitor.stats();
+/// assert_eq!((stats.total_slow_poll_count, stats.total_block_in_place_count), (0, 1));
+/// ```
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    handed_off(|| match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    })
+}
+
 /// Drop-in replacements for `tokio::task` functions that cover the tasks they spawn.
 pub mod task {
     use super::*;
+
+    /// [`block_in_place`](crate::block_in_place) under tokio's path: `tokio::task::block_in_place`,
+    /// with its blocking counted as deliberate, not as a slow poll.
+    ///
+    /// ```
+    /// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    /// let v = rt.block_on(async { perf_async::task::block_in_place(|| 2 + 2) });
+    /// assert_eq!(v, 4);
+    /// ```
+    pub fn block_in_place<F, R>(f: F) -> R
+    where
+        F: FnOnce() -> R,
+    {
+        super::block_in_place(f)
+    }
 
     /// `tokio::spawn`, with every poll of the task timed and reported at the caller's
     /// `file:line`.

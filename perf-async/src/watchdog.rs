@@ -197,7 +197,8 @@ impl Enter {
 
 impl Drop for Enter {
     fn drop(&mut self) {
-        // Only reached when the inner poll panicked.
+        // The wrapper always ends a poll with `exit`, even while unwinding; this keeps the
+        // enclosing poll restored for any other way an `Enter` is dropped.
         // SAFETY: as in `exit`.
         unsafe { &*self.slot }.publish(self.saved);
     }
@@ -425,7 +426,7 @@ fn scan(config: &WatchdogConfig) -> usize {
         }
         // SAFETY: location entries are leaked on creation and never freed.
         let location: &'static LocationEntry = unsafe { &*p.location };
-        location.stalls.increment(1);
+        location.handles().stalls.increment(1);
         let mut stack = None;
         if config.captures_stacks() && slot.seq.load(SeqCst) == seq {
             // A stack taken after the poll ended shows other code: keep it only if the same

@@ -128,6 +128,55 @@ fn metrics_are_exported_with_location_and_task_labels() {
     assert_eq!(seen, 3);
 }
 
+/// Polls `yields + 1` times, the last one slow, wrapped at one location for every call.
+fn polled_at_one_place(rt: &tokio::runtime::Runtime, yields: u32) {
+    let cfg = fast()
+        .with_name("switching-recorders")
+        .with_sink(Arc::new(CollectingSink::new()));
+    rt.block_on(
+        async move {
+            for _ in 0..yields {
+                tokio::task::yield_now().await;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        .detect_blocking_with(cfg),
+    );
+}
+
+/// `(polls, slow polls)` the recorder of `snapshotter` got from `polled_at_one_place` since
+/// the last snapshot (a snapshot drains the counters).
+fn counts(snapshotter: &metrics_util::debugging::Snapshotter) -> (u64, u64) {
+    let mut out = (0, 0);
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let ours = key
+            .key()
+            .labels()
+            .any(|l| l.key() == "task" && l.value() == "switching-recorders");
+        match (ours, key.key().name(), value) {
+            (true, "async_polls_total", DebugValue::Counter(n)) => out.0 = n,
+            (true, "async_slow_polls_total", DebugValue::Counter(n)) => out.1 = n,
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn each_recorder_gets_the_polls_made_while_it_is_in_effect() {
+    let rt = current_thread();
+    let (a, b) = (DebuggingRecorder::new(), DebuggingRecorder::new());
+    let (snap_a, snap_b) = (a.snapshotter(), b.snapshotter());
+    metrics::with_local_recorder(&a, || polled_at_one_place(&rt, 2));
+    metrics::with_local_recorder(&b, || polled_at_one_place(&rt, 6));
+    assert_eq!(counts(&snap_a), (3, 1));
+    assert_eq!(counts(&snap_b), (7, 1));
+    // Back to the first one: its handles are found again, not lost.
+    metrics::with_local_recorder(&a, || polled_at_one_place(&rt, 0));
+    assert_eq!(counts(&snap_a), (1, 1));
+    assert_eq!(counts(&snap_b), (0, 0));
+}
+
 #[test]
 fn runtime_gauges_export_workers_tasks_and_queue() {
     let recorder = DebuggingRecorder::new();
@@ -174,6 +223,15 @@ fn runtime_gauges_export_workers_tasks_and_queue() {
     rt.shutdown_timeout(Duration::from_secs(1));
 }
 
+/// The message of a panic payload: `panic!("literal")` carries a `&str`, a formatted
+/// message (and the standard library's own panics) a `String`.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
 /// A future that stays ready after completion (allowed: what happens then is up to it).
 struct Repeats(u32);
 
@@ -204,10 +262,85 @@ fn polled_after_completion_behaves_as_the_inner_future() {
         let _ = f.as_mut().poll(&mut Context::from_waker(Waker::noop()));
     })
     .unwrap_err();
+    let bare = panic_message(&*bare);
+    assert!(
+        bare.is_some_and(|m| m.contains("polled after completion")),
+        "{bare:?}"
+    );
     assert_eq!(
-        bare.downcast_ref::<&str>(),
-        wrapped.downcast_ref::<&str>(),
+        bare,
+        panic_message(&*wrapped),
         "the wrapper panics exactly as the inner future does"
+    );
+}
+
+#[test]
+fn panic_messages_are_compared_whatever_the_payload_type() {
+    let literal = std::panic::catch_unwind(|| panic!("one")).unwrap_err();
+    let (one, two) = (String::from("one"), String::from("two"));
+    let formatted = std::panic::catch_unwind(|| panic!("{one}")).unwrap_err();
+    let other = std::panic::catch_unwind(|| panic!("{two}")).unwrap_err();
+    assert!(literal.is::<&str>() && formatted.is::<String>());
+    assert_eq!(panic_message(&*literal), Some("one"));
+    assert_eq!(panic_message(&*formatted), Some("one"));
+    assert_ne!(panic_message(&*formatted), panic_message(&*other));
+    // What the old comparison saw for two different messages: `None == None`.
+    assert_eq!(
+        formatted.downcast_ref::<&str>(),
+        other.downcast_ref::<&str>()
+    );
+}
+
+#[test]
+fn a_poll_that_blocks_then_panics_is_still_counted_and_reported() {
+    let monitor = BlockingMonitor::new();
+    let sink = Arc::new(CollectingSink::new());
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let cfg = fast()
+        .with_name("panics")
+        .with_monitor(&monitor)
+        .with_sink(sink.clone());
+    let (fut, line) = (
+        async {
+            std::thread::sleep(Duration::from_millis(30));
+            panic!("after blocking");
+        }
+        .detect_blocking_with(cfg),
+        line!() - 1,
+    );
+    let caught = metrics::with_local_recorder(&recorder, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut fut = std::pin::pin!(fut);
+            let _ = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        }))
+    });
+    assert_eq!(panic_message(&*caught.unwrap_err()), Some("after blocking"));
+    let s = monitor.stats();
+    assert_eq!((s.total_poll_count, s.total_slow_poll_count), (1, 1));
+    let polls = sink.take();
+    assert_eq!(polls.len(), 1, "{polls:?}");
+    assert_eq!(
+        (polls[0].location.file(), polls[0].location.line()),
+        (file!(), line)
+    );
+    assert!(polls[0].duration >= Duration::from_millis(30));
+    let counters: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(k, _, _, v)| match v {
+            DebugValue::Counter(n) => Some((k.key().name().to_owned(), n)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        counters.contains(&("async_polls_total".to_owned(), 1)),
+        "{counters:?}"
+    );
+    assert!(
+        counters.contains(&("async_slow_polls_total".to_owned(), 1)),
+        "{counters:?}"
     );
 }
 
