@@ -53,6 +53,7 @@ impl LocationEntry {
             if let Some(t) = task {
                 labels.push(metrics::Label::new(LABEL_TASK, t));
             }
+            crate::names::describe_poll_metrics();
             // An entry is created once per wrapping location and task name (both static),
             // so leaking it is bounded by the program's code, and lets the watchdog hold a
             // plain pointer to it.
