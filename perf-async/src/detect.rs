@@ -42,7 +42,9 @@ pub struct DetectBlocking<F> {
     #[pin]
     inner: F,
     location: &'static LocationEntry,
-    monitor: Arc<MonitorInner>,
+    /// The monitor given in the config; `None` records into the location's own, which lives
+    /// for the process, so a wrapper without one holds no `Arc` to count up and down.
+    monitor: Option<Arc<MonitorInner>>,
     threshold: u64,
     sink: Option<Arc<dyn SlowPollSink>>,
     clock: Clock,
@@ -63,13 +65,10 @@ impl<F: Future> DetectBlocking<F> {
     /// Wraps `inner` with `config`, reporting `location` as where it was wrapped.
     pub fn new(inner: F, config: Config, location: &'static Location<'static>) -> Self {
         let location = LocationEntry::of(location, config.name);
-        let monitor = config
-            .monitor
-            .map_or_else(|| location.monitor.inner.clone(), |m| m.inner);
         DetectBlocking {
             inner,
             location,
-            monitor,
+            monitor: config.monitor.map(|m| m.inner),
             threshold: config
                 .threshold_nanos
                 .unwrap_or_else(default_threshold_nanos),
@@ -105,7 +104,11 @@ impl<F: Future> Future for DetectBlocking<F> {
         let out = this.inner.poll(cx);
         let elapsed = this.clock.now_nanos().saturating_sub(start);
         let exit = published.map(watchdog::Enter::exit);
-        this.monitor.record(elapsed);
+        let monitor: &MonitorInner = match this.monitor {
+            Some(m) => m,
+            None => &this.location.monitor.inner,
+        };
+        monitor.record(elapsed);
         *this.unflushed += 1;
         if *this.unflushed >= FLUSH_EVERY {
             this.location.polls.increment(u64::from(*this.unflushed));
@@ -114,7 +117,7 @@ impl<F: Future> Future for DetectBlocking<F> {
         if elapsed >= *this.threshold {
             slow(
                 this.location,
-                this.monitor,
+                monitor,
                 *this.threshold,
                 elapsed,
                 this.sink.as_ref(),
