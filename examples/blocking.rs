@@ -81,5 +81,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             l.stats
         );
     }
+    // CI runs this example: exit non-zero if the blocking went unreported.
+    let blocking = perf_async::locations()
+        .into_iter()
+        .find(|l| l.task == Some("blocking"));
+    match blocking.map(|l| l.stats) {
+        Some(s)
+            if s.total_slow_poll_count == 1
+                && s.total_stall_count == 1
+                && s.total_slow_poll_duration >= Duration::from_millis(250) => {}
+        other => {
+            eprintln!(
+                "the 250ms blocking poll of blocking_handler was not reported as one slow poll \
+                 and one stall: {other:?}"
+            );
+            std::process::exit(1);
+        }
+    }
     Ok(())
 }

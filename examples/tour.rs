@@ -20,11 +20,14 @@
 //! Then it prints where the time went per function (p50/p95/p99), the requests by method,
 //! route and status, the slow polls found with their `file:line`, the LLM cost per model
 //! with what prompt caching saved, and the `/metrics` URL. The WARN lines on stderr are
-//! perf's own slow-call and slow-poll logs, as a service would see them.
+//! perf's own slow-call and slow-poll logs, as a service would see them. Last it checks what
+//! it printed (the blocking poll found at its `file:line`, a cost above $0, a p99) and
+//! exits with status 1, saying what was missing, if any of it is not there.
 
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Path, State};
@@ -125,13 +128,17 @@ async fn charge_card() -> &'static str {
     "charged\n"
 }
 
+/// Where `GET /report`'s future is wrapped: the `file:line` its slow polls must be found at.
+static REPORT_WRAPPED_AT: OnceLock<&'static Location<'static>> = OnceLock::new();
+
 async fn report() -> String {
-    async {
+    let wrapped = async {
         let template = load_report_template();
         format!("{template}: {} orders\n", CHARGES.load(Ordering::Relaxed))
     }
-    .detect_blocking_named("GET /report")
-    .await
+    .detect_blocking_named("GET /report");
+    REPORT_WRAPPED_AT.get_or_init(|| wrapped.location());
+    wrapped.await
 }
 
 /// The mistake: a blocking read inside async code (a stand-in for `std::fs`, a sync
@@ -421,6 +428,54 @@ fn print_llm(meter: &LlmMeter, streamed: &perf::llm::LlmCall) {
     );
 }
 
+// ---------------------------------------------------------------- the check
+
+/// What the tour must have shown; CI runs it, so a tour that finds nothing fails.
+/// Each problem is one line telling what was missing.
+fn check_tour(kept: &CollectingSink, meter: &LlmMeter) -> Vec<String> {
+    let mut problems = Vec::new();
+    match REPORT_WRAPPED_AT.get() {
+        None => problems.push("GET /report was never requested".to_owned()),
+        Some(at) => {
+            let found = kept.polls().into_iter().any(|p| {
+                p.location == *at
+                    && p.location.file() == file!()
+                    && p.task == Some("GET /report")
+                    && p.duration >= Duration::from_millis(25)
+            });
+            if !found {
+                problems.push(format!(
+                    "no slow poll of GET /report (a 25ms sleep) was reported at {}:{}",
+                    at.file(),
+                    at.line()
+                ));
+            }
+        }
+    }
+    let cost = meter
+        .totals()
+        .iter()
+        .fold(perf::llm::Cost::default(), |sum, t| sum + t.cost);
+    if cost.total <= perf::llm::Decimal::ZERO {
+        problems.push(format!(
+            "the LLM calls cost ${}, not more than $0",
+            cost.total
+        ));
+    }
+    let report = perf::report();
+    let template = report
+        .rows
+        .iter()
+        .find(|r| r.name == "load_report_template");
+    match template.map(|r| &r.summary) {
+        Some(s) if s.count > 0 && s.p99 >= Duration::from_millis(25) && s.p99 <= s.max => {}
+        other => problems.push(format!(
+            "tour::load_report_template (a 25ms sleep) has no p99 of at least 25ms in the report: {other:?}"
+        )),
+    }
+    problems
+}
+
 // ---------------------------------------------------------------- main
 
 struct Args {
@@ -559,6 +614,14 @@ async fn main() -> Result<(), BoxError> {
             load.failed
         )
         .into());
+    }
+    let problems = check_tour(&kept.kept, &meter);
+    if !problems.is_empty() {
+        eprintln!("the tour did not show what it should:");
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        std::process::exit(1);
     }
     if args.serve {
         println!("serving on http://{addr} until Ctrl-C");

@@ -1,17 +1,24 @@
-//! The rendered exposition is accepted by `promtool check metrics` (Debian package
-//! `prometheus`, installed by `.ci/run`). Without promtool the test is ignored (see
-//! `build.rs`), or fails when `PERF_REQUIRE_PROMETHEUS=1`.
+//! The rendered exposition of an app that uses every perf crate is accepted by
+//! `promtool check metrics`, lint included (Debian package `prometheus`, installed by
+//! `.ci/run`). Without promtool the test is ignored (see `build.rs`), or fails when
+//! `PERF_REQUIRE_PROMETHEUS=1`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
+use perf::async_::{CollectingSink, Config, FutureExt, RuntimeGauges};
+use perf::llm::{LlmCall, LlmMeter, TokenUsage};
 use perf_core::callsite::{Callsite, Outcome};
 
 static CHARGE: Callsite = Callsite::new("charge_card", module_path!())
     .with_labels(&[("tier", "gold")])
     .with_buckets(&[0.001, 0.01, 0.1]);
 
+/// What an application using every crate exports: `#[timed]`-style callsites, a histogram,
+/// a wrapped future with one slow poll, a runtime's gauges, a priced LLM call and a call to
+/// a model the price table does not know.
 fn exposition() -> String {
     // The facade's exporter: it gives the gen_ai histograms perf-llm's bucket sets.
     let (recorder, exporter) = perf::core::export::prometheus()
@@ -26,23 +33,33 @@ fn exposition() -> String {
     {
         let _t = perf_core::time("load_config");
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sink = Arc::new(CollectingSink::new());
     metrics::with_local_recorder(&recorder, || {
-        // Facade metrics need a description, or promtool's lint flags "no help text".
-        metrics::describe_counter!("gen_ai_client_cost_usd_total", "Cost of LLM calls.");
-        metrics::describe_gauge!("tokio_workers", "Worker threads.");
-        metrics::describe_histogram!(
-            "gen_ai_client_operation_duration_seconds",
-            "LLM call duration."
+        let config = Config::new()
+            .with_threshold(Duration::from_millis(1))
+            .unwrap()
+            .with_name("promtool")
+            .with_sink(sink.clone());
+        rt.block_on(
+            async { std::thread::sleep(Duration::from_millis(3)) }.detect_blocking_with(config),
         );
-        metrics::describe_histogram!("gen_ai_client_token_usage", "Tokens per LLM call.");
-        metrics::counter!("gen_ai_client_cost_usd_total", "gen_ai_request_model" => "gpt-4o")
-            .increment(3);
-        metrics::gauge!("tokio_workers").set(2.0);
-        metrics::histogram!("gen_ai_client_operation_duration_seconds", "gen_ai_request_model" => "gpt-4o")
-            .record(0.7);
-        metrics::histogram!("gen_ai_client_token_usage", "gen_ai_token_type" => "input")
-            .record(1200.0);
+        RuntimeGauges::new(rt.handle().clone(), "api").sample();
+        let meter = LlmMeter::new();
+        LlmCall::new("openai", "gpt-4o")
+            .usage(TokenUsage::new(1200, 80))
+            .latency(Duration::from_millis(700))
+            .record_with(&meter);
+        LlmCall::new("openai", "no-such-model-promtool")
+            .usage(TokenUsage::new(10, 1))
+            .record_with(&meter);
     });
+    assert_eq!(sink.take().len(), 1, "the wrapped future's slow poll");
+    rt.shutdown_timeout(Duration::from_secs(1));
     exporter.render()
 }
 
@@ -55,7 +72,17 @@ fn promtool_accepts_the_exposition() {
     let text = exposition();
     assert!(text.contains("function_calls_duration_seconds_bucket{service=\"payments\",function=\"charge_card\",module=\"promtool_exposition\",result=\"error\",tier=\"gold\",le=\"0.1\"} 1"), "{text}");
     assert!(text.contains("function_calls_total{service=\"payments\",function=\"charge_card\",module=\"promtool_exposition\",result=\"panic\",tier=\"gold\"} 1"), "{text}");
-    assert!(text.contains("gen_ai_client_operation_duration_seconds_bucket{service=\"payments\",gen_ai_request_model=\"gpt-4o\",le=\"0.08\"} 0"), "{text}");
+    assert!(text.contains("gen_ai_client_operation_duration_seconds_bucket{service=\"payments\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",le=\"0.08\"} 0"), "{text}");
+    // Every family the app touched is in the text, so promtool judges all of them.
+    for name in perf::async_::names::METRICS
+        .iter()
+        .chain(perf::llm::names::METRICS)
+    {
+        assert!(
+            text.contains(&format!("\n# TYPE {name} ")),
+            "{name} missing from the exposition:\n{text}"
+        );
+    }
 
     let Ok(mut child) = Command::new("promtool")
         .args(["check", "metrics"])

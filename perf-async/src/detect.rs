@@ -71,7 +71,9 @@ pub struct DetectBlocking<F> {
     #[pin]
     inner: F,
     location: &'static LocationEntry,
-    monitor: Arc<MonitorInner>,
+    /// The monitor given in the config; `None` records into the location's own, which lives
+    /// for the process, so a wrapper without one holds no `Arc` to count up and down.
+    monitor: Option<Arc<MonitorInner>>,
     threshold: u64,
     sink: Option<Arc<dyn SlowPollSink>>,
     clock: Clock,
@@ -92,13 +94,10 @@ impl<F: Future> DetectBlocking<F> {
     /// Wraps `inner` with `config`, reporting `location` as where it was wrapped.
     pub fn new(inner: F, config: Config, location: &'static Location<'static>) -> Self {
         let location = LocationEntry::of(location, config.name);
-        let monitor = config
-            .monitor
-            .map_or_else(|| location.monitor.inner.clone(), |m| m.inner);
         DetectBlocking {
             inner,
             location,
-            monitor,
+            monitor: config.monitor.map(|m| m.inner),
             threshold: config
                 .threshold_nanos
                 .unwrap_or_else(default_threshold_nanos),
@@ -139,7 +138,10 @@ impl<F: Future> Future for DetectBlocking<F> {
             handed_off_before: handed_off_so_far(),
             published,
             location: this.location,
-            monitor: this.monitor,
+            monitor: match this.monitor {
+                Some(m) => m,
+                None => &this.location.monitor.inner,
+            },
             threshold: *this.threshold,
             sink: this.sink.as_ref(),
             unflushed: this.unflushed,

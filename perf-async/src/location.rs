@@ -4,6 +4,7 @@
 //! unless the wrapper names another. They live for the whole process; [`locations`] reads
 //! them back.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, Ordering::Acquire, Ordering::Release};
@@ -52,6 +53,8 @@ fn current_recorder() -> usize {
 }
 
 fn register(labels: &[metrics::Label], recorder: usize) -> Handles {
+    // Each recorder the handles are registered with gets the HELP text too.
+    crate::names::describe_poll_metrics();
     Handles {
         recorder,
         polls: metrics::counter!(POLLS_TOTAL, labels.to_vec()),
@@ -68,9 +71,59 @@ fn entries() -> &'static RwLock<HashMap<Key, &'static LocationEntry>> {
     ENTRIES.get_or_init(Default::default)
 }
 
+/// A slot of the per-thread cache: the `Location`'s address, the task name (compared by
+/// address and length) and the entry they resolved to.
+type CacheSlot = (usize, Option<&'static str>, Option<&'static LocationEntry>);
+
+const CACHE_SLOTS: usize = 64;
+
+thread_local! {
+    /// The entries this thread looked up last, direct-mapped by the `Location`'s address:
+    /// most futures are wrapped at a few hot call sites, so wrapping one reads neither the
+    /// global map's lock (a shared cache line) nor hashes the file name.
+    static CACHE: [Cell<CacheSlot>; CACHE_SLOTS] =
+        const { [const { Cell::new((0, None, None)) }; CACHE_SLOTS] };
+}
+
+fn same_task(a: Option<&'static str>, b: Option<&'static str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        _ => false,
+    }
+}
+
 impl LocationEntry {
     /// The entry of `caller` and `task`, created on first use.
+    ///
+    /// A call site's `Location` is a static, so its address identifies it for the
+    /// per-thread cache; a miss (or a second copy of the same static) falls back to the
+    /// global map, keyed by value, which gives the same entry.
+    #[inline]
     pub(crate) fn of(
+        caller: &'static Location<'static>,
+        task: Option<&'static str>,
+    ) -> &'static LocationEntry {
+        let addr = caller as *const Location<'static> as usize;
+        let salt = task.map_or(0, |t| t.as_ptr() as usize);
+        // Fibonacci hashing: the top 6 bits of the product pick one of the 64 slots.
+        let hash =
+            (addr as u64 ^ (salt as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> 58) as usize % CACHE_SLOTS;
+        let cached = CACHE.try_with(|c| {
+            let (a, t, e) = c[slot].get();
+            e.filter(|_| a == addr && same_task(t, task))
+        });
+        if let Ok(Some(e)) = cached {
+            return e;
+        }
+        let e = Self::lookup(caller, task);
+        let _ = CACHE.try_with(|c| c[slot].set((addr, task, Some(e))));
+        e
+    }
+
+    #[cold]
+    fn lookup(
         caller: &'static Location<'static>,
         task: Option<&'static str>,
     ) -> &'static LocationEntry {
@@ -198,5 +251,25 @@ mod tests {
         assert!(std::ptr::eq(a, b));
         assert!(!std::ptr::eq(a, c));
         assert!(a.monitor.same_as(&b.monitor));
+    }
+
+    #[test]
+    fn equal_task_names_at_other_addresses_share_an_entry() {
+        let here = Location::caller();
+        let name = String::from("shared-name");
+        let copy: &'static str = Box::leak(name.clone().into_boxed_str());
+        let other: &'static str = Box::leak(name.into_boxed_str());
+        let a = LocationEntry::of(here, Some(copy));
+        let b = LocationEntry::of(here, Some(other));
+        let prefix = LocationEntry::of(here, Some(&copy[..6]));
+        assert!(std::ptr::eq(a, b));
+        assert!(!std::ptr::eq(a, prefix));
+        assert_eq!(prefix.task, Some("shared"));
+        // From another thread, whose cache is empty: still the same entry.
+        let c =
+            std::thread::spawn(move || LocationEntry::of(here, Some(copy)) as *const _ as usize)
+                .join()
+                .unwrap();
+        assert_eq!(c, a as *const _ as usize);
     }
 }

@@ -218,6 +218,7 @@ impl RuntimeGauges {
     /// Reads the runtime's metrics once and writes them to the `metrics` recorder.
     pub fn sample(&self) {
         use gauge_names::*;
+        crate::names::describe_runtime_gauges();
         let m = self.handle.metrics();
         let rt = [(LABEL_RUNTIME, self.name)];
         metrics::gauge!(WORKERS, &rt).set(m.num_workers() as f64);
@@ -231,7 +232,7 @@ impl RuntimeGauges {
             ];
             metrics::counter!(WORKER_PARKS, &labels).absolute(m.worker_park_count(w));
             // Counters are integers: busy time goes out as a gauge holding the running
-            // total in seconds, which Prometheus `rate()` reads as a counter.
+            // total in seconds (see `WORKER_BUSY_SECONDS` for its name).
             metrics::gauge!(WORKER_BUSY_SECONDS, &labels)
                 .set(m.worker_total_busy_duration(w).as_secs_f64());
         }

@@ -206,10 +206,10 @@ fn runtime_gauges_export_workers_tasks_and_queue() {
         })
         .collect();
     let get = |n: &str| gauges.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
-    assert_eq!(get("tokio_workers_count"), Some(2.0));
+    assert_eq!(get(perf_async::names::WORKERS), Some(2.0));
     assert_eq!(get("tokio_alive_tasks"), Some(1.0));
     assert_eq!(get("tokio_global_queue_depth"), Some(0.0));
-    assert!(get("tokio_worker_busy_seconds_total").is_some());
+    assert!(get(perf_async::names::WORKER_BUSY_SECONDS).is_some());
     tx.send(()).unwrap();
     rt.block_on(parked).unwrap();
     assert!(RuntimeGauges::new(rt.handle().clone(), "x")
