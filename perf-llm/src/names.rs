@@ -61,6 +61,14 @@ pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
     (TOKEN_USAGE, GEN_AI_TOKEN_BUCKETS),
 ];
 
+/// The HELP text of [`UNKNOWN_MODEL_TOTAL`], given to the recorder wherever it is counted.
+pub(crate) fn describe_unknown_model() {
+    metrics::describe_counter!(
+        UNKNOWN_MODEL_TOTAL,
+        "Price lookups for models the price table does not know, by model."
+    );
+}
+
 /// Every metric family perf-llm exports: what a dashboard or an alert rule may read.
 pub const METRICS: &[&str] = &[
     OPERATION_DURATION,

@@ -140,6 +140,8 @@ pub(crate) fn register(s: &Series) -> Handles {
         COST_TOTAL,
         "Money spent on GenAI calls, in nano-USD (1e-9 USD)"
     );
+    // The meter counts unpriced calls under this series' handles too.
+    crate::names::describe_unknown_model();
     metrics::describe_counter!(
         COST_WITHOUT_CACHE,
         "What GenAI calls would have cost without the prompt cache, in nano-USD (1e-9 USD)"

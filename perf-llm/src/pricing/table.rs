@@ -288,10 +288,7 @@ impl PriceTable {
     pub fn price(&self, model: &str) -> Result<&ModelPrice, PriceError> {
         self.get(model).ok_or_else(|| {
             self.unknown.fetch_add(1, Ordering::Relaxed);
-            metrics::describe_counter!(
-                UNKNOWN_MODEL_TOTAL,
-                "Price lookups for models the price table does not know, by model."
-            );
+            crate::names::describe_unknown_model();
             metrics::counter!(UNKNOWN_MODEL_TOTAL, ATTR_MODEL => model.to_owned()).increment(1);
             PriceError::UnknownModel {
                 model: model.to_owned(),
