@@ -298,7 +298,8 @@ struct Shared {
 /// let sink = Arc::new(CollectingSink::new());
 /// let watchdog = Watchdog::start_with(WatchdogConfig::new().with_sink(sink.clone()))?;
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// rt.block_on(async { std::thread::sleep(Duration::from_millis(60)) }.detect_blocking());
+/// // Stuck for 300 ms: many watchdog ticks, even on a loaded machine.
+/// rt.block_on(async { std::thread::sleep(Duration::from_millis(300)) }.detect_blocking());
 /// watchdog.stop();
 /// assert!(sink.take().iter().any(|p| p.state == perf_async::PollState::StillRunning));
 /// # Ok::<(), perf_async::WatchdogError>(())
