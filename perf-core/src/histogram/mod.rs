@@ -123,13 +123,14 @@ impl LatencyHistogram {
         let (mut sum, mut saturated) = (0u64, 0u64);
         let epoch = self.epoch.load(Acquire);
         let (mut min, mut max) = (u64::MAX, 0u64);
+        let mut buf = vec![0u64; BUCKETS];
         for shard in self.shards.iter() {
-            shard.read_into(&mut counts);
-            sum = sum.saturating_add(shard.sum.load(Relaxed));
-            saturated += shard.saturated.load(Relaxed);
-            if shard.epoch.load(Relaxed) == epoch {
-                min = min.min(shard.min.load(Relaxed));
-                max = max.max(shard.max.load(Relaxed));
+            let t = shard.read_into(&mut counts, &mut buf);
+            sum = sum.saturating_add(t.sum);
+            saturated += t.saturated;
+            if t.epoch == epoch {
+                min = min.min(t.min);
+                max = max.max(t.max);
             }
         }
         Snapshot::from_parts(counts, sum, saturated, min, max)

@@ -1,5 +1,5 @@
 //! [`Shard`]: one thread's counters of a histogram. Only its thread writes it, so recording is
-//! plain loads and stores; a 32-bit counter about to overflow spills under a sequence lock.
+//! plain loads and stores, inside a sequence lock so that a reader sees each sample whole.
 
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::OnceLock;
@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use super::layout::{index_of, BUCKETS, MAX_TRACKABLE_NANOS};
 
 /// A per-bucket counter is 32 bits (half the memory of 64); when one reaches this value its
-/// owner moves it into the shard's 64-bit spill array under the shard's sequence lock.
+/// owner moves it into the shard's 64-bit spill array.
 pub(super) const SPILL_AT: u32 = 1 << 31;
 
 /// One thread's part of a histogram. Only the owning thread writes it, so a record is a
@@ -17,7 +17,7 @@ pub(super) struct Shard {
     pub(super) counts: Box<[AtomicU32]>,
     /// 64-bit overflow of `counts`, allocated the first time a counter reaches `SPILL_AT`.
     pub(super) spill: OnceLock<Box<[AtomicU64]>>,
-    /// Even when no spill is in progress; see [`Shard::read_into`].
+    /// Odd while the owner is recording a sample; see [`Shard::read_into`].
     seq: AtomicU64,
     pub(super) sum: AtomicU64,
     pub(super) saturated: AtomicU64,
@@ -42,8 +42,14 @@ impl Shard {
     }
 
     /// Called only by the owning thread.
+    ///
+    /// The owner is the only writer of `seq`, so the sequence lock costs a load and two plain
+    /// stores (no read-modify-write); on x86 the fences only keep the compiler's order.
     #[inline(always)]
     pub(super) fn record(&self, nanos: u64, epoch: u64) {
+        let s = self.seq.load(Relaxed);
+        self.seq.store(s.wrapping_add(1), Relaxed);
+        fence(Release);
         let v = if nanos > MAX_TRACKABLE_NANOS {
             self.saturated
                 .store(self.saturated.load(Relaxed) + 1, Relaxed);
@@ -72,6 +78,7 @@ impl Shard {
                 self.max.store(v, Relaxed);
             }
         }
+        self.seq.store(s.wrapping_add(2), Release);
     }
 
     #[cold]
@@ -79,40 +86,65 @@ impl Shard {
         let spill = self
             .spill
             .get_or_init(|| (0..BUCKETS).map(|_| AtomicU64::new(0)).collect());
-        let s = self.seq.load(Relaxed);
-        self.seq.store(s + 1, Relaxed);
-        fence(Release);
         spill[i].store(spill[i].load(Relaxed) + u64::from(c), Relaxed);
         self.counts[i].store(0, Relaxed);
-        self.seq.store(s + 2, Release);
     }
 
-    /// Adds this shard's counts into `out`. A spill in progress is waited out (seqlock), so a
-    /// count is never seen twice or not at all.
-    pub(super) fn read_into(&self, out: &mut [u64]) {
-        let Some(spill) = self.spill.get() else {
-            for (o, c) in out.iter_mut().zip(self.counts.iter()) {
-                *o += u64::from(c.load(Relaxed));
-            }
-            return;
-        };
-        let mut buf = vec![0u64; BUCKETS];
-        loop {
+    /// Adds this shard's counts into `counts` and returns the rest of its state, all as of
+    /// one moment between two records (sequence lock): a sample is seen whole or not at all.
+    /// `buf` is scratch space of `BUCKETS` entries, reused across shards.
+    pub(super) fn read_into(&self, counts: &mut [u64], buf: &mut [u64]) -> ShardTotals {
+        let mut attempt = 0u32;
+        let totals = loop {
             let s1 = self.seq.load(Acquire);
-            if s1 % 2 == 1 {
+            if s1 % 2 == 0 {
+                match self.spill.get() {
+                    None => {
+                        for (b, c) in buf.iter_mut().zip(self.counts.iter()) {
+                            *b = u64::from(c.load(Relaxed));
+                        }
+                    }
+                    Some(spill) => {
+                        for ((b, c), s) in buf.iter_mut().zip(self.counts.iter()).zip(spill.iter())
+                        {
+                            *b = u64::from(c.load(Relaxed)) + s.load(Relaxed);
+                        }
+                    }
+                }
+                let totals = ShardTotals {
+                    sum: self.sum.load(Relaxed),
+                    saturated: self.saturated.load(Relaxed),
+                    min: self.min.load(Relaxed),
+                    max: self.max.load(Relaxed),
+                    epoch: self.epoch.load(Relaxed),
+                };
+                fence(Acquire);
+                if self.seq.load(Relaxed) == s1 {
+                    break totals;
+                }
+            }
+            // The owner records between our reads; it never waits for us, so we wait for a
+            // gap between its records, yielding the core if the gaps stay shorter than a read.
+            attempt += 1;
+            if attempt < 64 {
                 std::hint::spin_loop();
-                continue;
+            } else {
+                std::thread::yield_now();
             }
-            for (i, b) in buf.iter_mut().enumerate() {
-                *b = u64::from(self.counts[i].load(Relaxed)) + spill[i].load(Relaxed);
-            }
-            fence(Acquire);
-            if self.seq.load(Relaxed) == s1 {
-                break;
-            }
-        }
-        for (o, b) in out.iter_mut().zip(buf) {
+        };
+        for (o, b) in counts.iter_mut().zip(buf.iter()) {
             *o += b;
         }
+        totals
     }
+}
+
+/// A shard's scalars, read in the same instant as its counts.
+pub(super) struct ShardTotals {
+    pub(super) sum: u64,
+    pub(super) saturated: u64,
+    pub(super) min: u64,
+    pub(super) max: u64,
+    /// The epoch `min` and `max` belong to.
+    pub(super) epoch: u64,
 }
