@@ -60,3 +60,44 @@ fn a_shard_outlives_its_thread() {
     }
     assert_eq!(h.count(), 4);
 }
+
+#[test]
+fn reset_while_recording_keeps_or_drops_each_sample_whole() {
+    const VALUE: u64 = 1_000;
+    let h = Arc::new(LatencyHistogram::new());
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(2));
+    let writer = {
+        let (h, done, start) = (h.clone(), done.clone(), start.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            let mut n = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                h.record_nanos(VALUE);
+                n += 1;
+            }
+            n
+        })
+    };
+    start.wait();
+    // Every snapshot, during recording too, holds each sample with both its count and its
+    // sum; a torn read shows as a sum that is not `count * VALUE`.
+    let mut torn = 0;
+    for _ in 0..2_000 {
+        h.reset();
+        let s = h.snapshot();
+        if s.sum_nanos() != s.count() * VALUE {
+            torn += 1;
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let recorded = writer.join().unwrap();
+    // A torn baseline never heals: it stays in every snapshot after the writer stopped.
+    let s = h.snapshot();
+    assert!(s.count() <= recorded, "{} > {recorded}", s.count());
+    assert_eq!(s.sum_nanos(), s.count() * VALUE, "count {}", s.count());
+    assert_eq!(
+        torn, 0,
+        "torn snapshots of 2,000, writer recorded {recorded}"
+    );
+}
