@@ -135,7 +135,9 @@ impl Registry {
         }
     }
 
-    /// The process-wide registry that `#[timed]`, [`time`](crate::time) and the exporter use.
+    /// The process-wide registry that `#[timed]` and [`time`](crate::time) record into, and
+    /// that the exporter renders unless its builder names another
+    /// ([`PrometheusBuilder::registry`](crate::export::PrometheusBuilder::registry)).
     pub fn global() -> &'static Registry {
         &GLOBAL
     }

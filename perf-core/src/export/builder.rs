@@ -58,6 +58,31 @@ impl PrometheusBuilder {
         }
     }
 
+    /// Exports `registry` instead of the global one, e.g. a registry a test owns.
+    ///
+    /// [`build`](Self::build) then changes nothing global: the cardinality limit
+    /// ([`max_label_values`](Self::max_label_values)) is set on `registry` only. What
+    /// `#[timed]` and [`time`](crate::time) record stays in the global registry
+    /// ([`Registry::global`]) and is not in this exporter's text; facade metrics go to the
+    /// recorder that `build` returns.
+    ///
+    /// ```
+    /// use perf_core::Registry;
+    ///
+    /// static REGISTRY: Registry = Registry::new();
+    ///
+    /// REGISTRY.histogram("job_seconds", &[]).unwrap().record_nanos(2_000);
+    /// let (_recorder, exporter) = perf_core::export::prometheus()
+    ///     .registry(&REGISTRY)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(exporter.render().contains("job_seconds_count 1\n"));
+    /// ```
+    pub fn registry(mut self, registry: &'static Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
     /// Serves `GET /metrics` on `addr` (there is no default address; port 0 lets the OS
     /// pick, see [`PrometheusExporter::local_addr`]).
     pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
@@ -122,7 +147,9 @@ impl PrometheusBuilder {
     }
 
     /// Most distinct values one label of one metric may take before further values are
-    /// folded into `__overflow__` (default 1000).
+    /// folded into `__overflow__` (default 1000). It applies to the facade metrics of the
+    /// recorder [`build`](Self::build) returns and to the registry this exporter renders
+    /// (the global one unless [`registry`](Self::registry) names another).
     pub fn max_label_values(mut self, max: usize) -> Self {
         self.max_label_values = max;
         self
@@ -130,7 +157,9 @@ impl PrometheusBuilder {
 
     /// Builds the facade recorder (wrapped in the cardinality guard) and the exporter,
     /// without installing the recorder globally: for tests with
-    /// `metrics::with_local_recorder`, or to compose with other layers.
+    /// `metrics::with_local_recorder`, or to compose with other layers. Its one effect
+    /// outside what it returns is the cardinality limit of the exported registry; give a
+    /// test its own with [`registry`](Self::registry).
     pub fn build(
         self,
     ) -> Result<(CardinalityRecorder<PrometheusRecorder>, PrometheusExporter), ExportError> {
@@ -216,11 +245,12 @@ mod tests {
             .histogram("own_seconds", &[])
             .unwrap()
             .record_nanos(1_500_000_000);
-        let mut builder = prometheus()
+        let (_recorder, exporter) = prometheus()
             .buckets_for_metrics(&[("own_seconds", &[1.0, 2.0])])
+            .unwrap()
+            .registry(registry)
+            .build()
             .unwrap();
-        builder.registry = registry;
-        let (_recorder, exporter) = builder.build().unwrap();
         let text = exporter.render();
         assert!(text.contains("own_seconds_bucket{le=\"1\"} 0\n"), "{text}");
         assert!(text.contains("own_seconds_bucket{le=\"2\"} 1\n"), "{text}");
