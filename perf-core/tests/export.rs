@@ -35,6 +35,7 @@ fn serves_perf_and_facade_metrics_on_one_endpoint() {
     let exporter = perf_core::export::prometheus()
         .with_http_listener(([127, 0, 0, 1], 0))
         .add_global_label("service", "test")
+        .unwrap()
         .upkeep_interval(Duration::from_millis(50))
         .install()
         .expect("install");

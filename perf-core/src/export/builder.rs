@@ -12,7 +12,7 @@ use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
 use super::text::RenderOptions;
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
-use crate::error::{check_buckets, ExportError};
+use crate::error::{check_buckets, check_global_label_key, ExportError};
 use crate::names::DEFAULT_LATENCY_BUCKETS;
 use crate::registry::Registry;
 
@@ -90,10 +90,33 @@ impl PrometheusBuilder {
         self
     }
 
-    /// Adds a label to every exported series.
-    pub fn add_global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.global_labels.push((key.into(), value.into()));
-        self
+    /// Adds a label to every exported series; a key given again replaces its value. A
+    /// series' own label of the same key wins over the global one.
+    ///
+    /// Fails with [`ExportError::InvalidGlobalLabel`] on a key that would break the scrape:
+    /// not a valid Prometheus label name, reserved (`le`, `quantile`, `__…`), or one perf
+    /// writes on its own series (`function`, `module`, `result`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), perf_core::ExportError> {
+    /// let builder = perf_core::export::prometheus().add_global_label("service", "checkout")?;
+    /// # let _ = builder;
+    /// assert!(perf_core::export::prometheus().add_global_label("le", "x").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn add_global_label(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, ExportError> {
+        let key = key.into();
+        check_global_label_key(&key).map_err(ExportError::InvalidGlobalLabel)?;
+        let value = value.into();
+        match self.global_labels.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.global_labels.push((key, value)),
+        }
+        Ok(self)
     }
 
     /// Bucket upper bounds, in seconds, for latency histograms without their own.
