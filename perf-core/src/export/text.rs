@@ -155,7 +155,46 @@ pub fn render(registry: &Registry, opts: &RenderOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Source;
+    use crate::LatencyHistogram;
     use std::time::Duration;
+
+    const PINNED: &str = concat!(
+        "# HELP batch_seconds Latency histogram recorded by perf.\n",
+        "# TYPE batch_seconds histogram\n",
+        "batch_seconds_bucket{service=\"api\",le=\"1.5\"} 0\n",
+        "batch_seconds_bucket{service=\"api\",le=\"1000000000000000000000\"} 1\n",
+        "batch_seconds_bucket{service=\"api\",le=\"+Inf\"} 1\n",
+        "batch_seconds_sum{service=\"api\"} 2\n",
+        "batch_seconds_count{service=\"api\"} 1\n",
+        "# HELP function_calls_duration_seconds Duration of function calls timed by perf, by result.\n",
+        "# TYPE function_calls_duration_seconds histogram\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"0.000001\"} 1\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"0.01\"} 4\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"1\"} 4\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"25\"} 4\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"+Inf\"} 5\n",
+        "function_calls_duration_seconds_sum{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 30.009\n",
+        "function_calls_duration_seconds_count{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 5\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"0.001\"} 0\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"0.5\"} 1\n",
+        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"+Inf\"} 1\n",
+        "function_calls_duration_seconds_sum{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 0.0025\n",
+        "function_calls_duration_seconds_count{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 1\n",
+        "# HELP queue_wait_seconds Latency histogram recorded by perf.\n",
+        "# TYPE queue_wait_seconds histogram\n",
+        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"0.000001\"} 1\n",
+        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"0.01\"} 1\n",
+        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"1\"} 2\n",
+        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"25\"} 2\n",
+        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"+Inf\"} 2\n",
+        "queue_wait_seconds_sum{service=\"api\",queue=\"a\\\"b\\\\c\\nd\"} 0.12345679\n",
+        "queue_wait_seconds_count{service=\"api\",queue=\"a\\\"b\\\\c\\nd\"} 2\n",
+        "# HELP function_calls_total Calls of functions timed by perf, by result.\n",
+        "# TYPE function_calls_total counter\n",
+        "function_calls_total{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 5\n",
+        "function_calls_total{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 1\n",
+    );
 
     #[test]
     fn buckets_are_cumulative_and_sum_is_exact() {
@@ -214,6 +253,69 @@ mod tests {
         assert!(
             text.contains("y_count{env=\"t\",service=\"own\"} 1"),
             "{text}"
+        );
+    }
+
+    /// Every shape of line the exposition has, byte for byte: two families in name order,
+    /// series in registration order, global labels first, escaping, a series' own buckets,
+    /// a metric's buckets, empty series and an all-empty family left out, the counter of
+    /// timed functions last.
+    #[test]
+    fn the_exposition_text_is_pinned_byte_for_byte() {
+        let r = Registry::new();
+        let leak = || -> &'static LatencyHistogram { Box::leak(Box::new(LatencyHistogram::new())) };
+        let (ok, err, idle) = (leak(), leak(), leak());
+        for (h, result, buckets) in [
+            (ok, "ok", None),
+            (idle, "ok", None),
+            (err, "error", Some(&[0.001, 0.5][..])),
+        ] {
+            r.push(Series {
+                name: "pay".into(),
+                family: Family::FunctionCalls,
+                labels: crate::registry::function_labels("pay", "shop::cart", result),
+                source: Source::Static(h),
+                buckets,
+            });
+        }
+        for v in [1, 999_999, 1_000_000, 7_000_000, 30_000_000_000] {
+            ok.record_nanos(v);
+        }
+        err.record_nanos(2_500_000);
+        let q = r
+            .histogram("queue_wait_seconds", &[("queue", "a\"b\\c\nd")])
+            .unwrap();
+        q.record_nanos(123_456_789);
+        q.record_nanos(1);
+        r.histogram("idle_seconds", &[]).unwrap();
+        r.histogram("batch_seconds", &[])
+            .unwrap()
+            .record_nanos(2_000_000_000);
+        let opts = RenderOptions {
+            global_labels: vec![("service".into(), "api".into())],
+            buckets: vec![0.000001, 0.01, 1.0, 25.0],
+            metric_buckets: vec![("batch_seconds".into(), vec![1.5, 1e21])],
+        };
+        assert_eq!(render(&r, &opts), PINNED);
+
+        let bare = Registry::new();
+        bare.histogram("bare_seconds", &[])
+            .unwrap()
+            .record_nanos(40_000);
+        let defaults = RenderOptions {
+            buckets: vec![0.00005],
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&bare, &defaults),
+            concat!(
+                "# HELP bare_seconds Latency histogram recorded by perf.\n",
+                "# TYPE bare_seconds histogram\n",
+                "bare_seconds_bucket{le=\"0.00005\"} 1\n",
+                "bare_seconds_bucket{le=\"+Inf\"} 1\n",
+                "bare_seconds_sum 0.00004\n",
+                "bare_seconds_count 1\n",
+            )
         );
     }
 
