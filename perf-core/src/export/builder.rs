@@ -2,7 +2,7 @@
 //! cardinality limit, and the step that builds the facade recorder and the exporter.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusRecorder};
@@ -10,7 +10,7 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
-use super::text::RenderOptions;
+use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};
 use crate::names::DEFAULT_LATENCY_BUCKETS;
@@ -205,11 +205,11 @@ impl PrometheusBuilder {
         let state = Arc::new(State {
             handle: Some(handle),
             registry: self.registry,
-            options: RenderOptions {
+            renderer: Mutex::new(Renderer::new(&RenderOptions {
                 global_labels: self.global_labels,
                 buckets: self.buckets,
                 metric_buckets: self.metric_buckets,
-            },
+            })),
         });
         let exporter = PrometheusExporter::start(state, self.listen, self.upkeep)?;
         Ok((recorder, exporter))

@@ -2,13 +2,13 @@
 //! listener and upkeep threads it owns.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::server::{Periodic, Server};
-use super::text::{render, RenderOptions};
+use super::text::Renderer;
 use crate::error::ExportError;
 use crate::registry::Registry;
 
@@ -16,12 +16,17 @@ use crate::registry::Registry;
 pub(crate) struct State {
     pub(crate) handle: Option<PrometheusHandle>,
     pub(crate) registry: &'static Registry,
-    pub(crate) options: RenderOptions,
+    /// Kept across scrapes: the bucket sets' text is prepared once, the buffers reused.
+    pub(crate) renderer: Mutex<Renderer>,
 }
 
 impl State {
     fn render(&self) -> String {
-        let mut out = render(self.registry, &self.options);
+        let mut out = self
+            .renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .render(self.registry);
         if let Some(h) = &self.handle {
             out.push_str(&h.render());
         }
