@@ -32,7 +32,12 @@ pub struct PrometheusBuilder {
     upkeep: Duration,
     max_label_values: usize,
     registry: &'static Registry,
+    header_read_timeout: Duration,
 }
+
+/// How long the listener waits for a request's headers by default: ample for any scraper,
+/// short enough that slow or stalled clients cannot pile up connections.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for PrometheusBuilder {
     fn default() -> Self {
@@ -55,6 +60,7 @@ impl PrometheusBuilder {
             upkeep: Duration::from_secs(5),
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 
@@ -85,8 +91,31 @@ impl PrometheusBuilder {
 
     /// Serves `GET /metrics` on `addr` (there is no default address; port 0 lets the OS
     /// pick, see [`PrometheusExporter::local_addr`]).
+    /// A connection whose request headers take longer than
+    /// [`header_read_timeout`](Self::header_read_timeout) (10 s) is closed.
     pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
         self.listen = Some(addr.into());
+        self
+    }
+
+    /// How long the listener waits for the headers of a request before it closes the
+    /// connection (default [`DEFAULT_HEADER_READ_TIMEOUT`], 10 s), so a client that sends
+    /// slowly or stalls cannot hold a connection forever. The whole header must arrive in
+    /// this time, however steadily its bytes trickle in.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_http_listener(([127, 0, 0, 1], 0))
+    ///     .header_read_timeout(Duration::from_secs(2))
+    ///     .build()
+    ///     .unwrap()
+    ///     .1;
+    /// # drop(exporter);
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
         self
     }
 
@@ -211,7 +240,8 @@ impl PrometheusBuilder {
                 metric_buckets: self.metric_buckets,
             })),
         });
-        let exporter = PrometheusExporter::start(state, self.listen, self.upkeep)?;
+        let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;
         Ok((recorder, exporter))
     }
 

@@ -51,10 +51,11 @@ impl std::fmt::Debug for PrometheusExporter {
 }
 
 impl PrometheusExporter {
-    /// Starts the upkeep thread and, if `listen` is set, the listener serving `state`.
+    /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
+    /// its header-read timeout.
     pub(crate) fn start(
         state: Arc<State>,
-        listen: Option<SocketAddr>,
+        listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
@@ -66,9 +67,10 @@ impl PrometheusExporter {
             }
         })?);
         let server = match listen {
-            Some(addr) => {
+            Some((addr, header_read_timeout)) => {
                 let state = state.clone();
-                Some(Server::start(addr, Arc::new(move || state.render()))?)
+                let render = Arc::new(move || state.render());
+                Some(Server::start(addr, header_read_timeout, render)?)
             }
             None => None,
         };

@@ -24,7 +24,7 @@ mod server;
 mod text;
 
 pub use bridge::{bridge, Bridge, BridgeBuilder};
-pub use builder::{prometheus, PrometheusBuilder};
+pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};
 pub use exporter::PrometheusExporter;
 pub use layer::{CardinalityLayer, CardinalityRecorder};
 pub use text::{render, RenderOptions};
