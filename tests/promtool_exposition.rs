@@ -23,6 +23,7 @@ fn exposition() -> String {
     // The facade's exporter: it gives the gen_ai histograms perf-llm's bucket sets.
     let (recorder, exporter) = perf::core::export::prometheus()
         .add_global_label("service", "payments")
+        .unwrap()
         .build()
         .unwrap();
     CHARGE.record(2_000_000, Outcome::Ok);

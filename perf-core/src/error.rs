@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use crate::names::{LABEL_FUNCTION, LABEL_MODULE, LABEL_RESULT};
+
 /// A metric or label name that Prometheus would not accept.
 ///
 /// ```
@@ -27,6 +29,13 @@ pub enum NameError {
     /// The label key is reserved (`le`, `quantile`, or starts with `__`).
     #[error("label key {0:?} is reserved by Prometheus: pick another key")]
     ReservedLabelKey(String),
+    /// The same label key is given twice for one series.
+    #[error("label key {0:?} is given twice: give each key once")]
+    DuplicateLabelKey(String),
+    /// A global label may not use a key that perf writes on its own series (`function`,
+    /// `module`, `result`).
+    #[error("label key {0:?} is one perf writes itself (function, module, result): pick another key, e.g. \"service\"")]
+    LabelKeyWrittenByPerf(String),
 }
 
 /// Setting up or running the Prometheus export failed.
@@ -43,6 +52,9 @@ pub enum ExportError {
     /// A global `metrics` recorder is already installed.
     #[error("a global metrics recorder is already installed: install perf's exporter once, early in main, or use build() and your own recorder")]
     RecorderAlreadyInstalled,
+    /// A global label's key would break the exposition (see the [`NameError`]).
+    #[error("global label refused: {0}")]
+    InvalidGlobalLabel(#[source] NameError),
     /// Bucket boundaries are empty, not finite, or not strictly increasing.
     #[error(
         "invalid histogram buckets {0:?}: give finite, strictly increasing upper bounds in seconds"
@@ -81,6 +93,31 @@ pub(crate) fn check_label_key(key: &str) -> Result<(), NameError> {
     }
     if key.starts_with("__") || key == "le" || key == "quantile" {
         return Err(NameError::ReservedLabelKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// The keys of one series' labels: each valid and given once.
+pub(crate) fn check_label_keys<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Result<(), NameError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for key in keys {
+        check_label_key(key)?;
+        if seen.contains(&key) {
+            return Err(NameError::DuplicateLabelKey(key.to_owned()));
+        }
+        seen.push(key);
+    }
+    Ok(())
+}
+
+/// A global label lands on every series, perf's `function_calls_*` ones too, so it may not
+/// use their keys either.
+pub(crate) fn check_global_label_key(key: &str) -> Result<(), NameError> {
+    check_label_key(key)?;
+    if [LABEL_FUNCTION, LABEL_MODULE, LABEL_RESULT].contains(&key) {
+        return Err(NameError::LabelKeyWrittenByPerf(key.to_owned()));
     }
     Ok(())
 }

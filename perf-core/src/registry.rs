@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use crate::cardinality::LabelGuard;
-use crate::error::{check_label_key, check_metric_name, NameError};
+use crate::error::{check_label_keys, check_metric_name, NameError};
 use crate::histogram::{LatencyHistogram, Snapshot};
 use crate::names::{LABEL_FUNCTION, LABEL_MODULE, LABEL_RESULT};
 use crate::summary::LatencySummary;
@@ -135,7 +135,9 @@ impl Registry {
         }
     }
 
-    /// The process-wide registry that `#[timed]`, [`time`](crate::time) and the exporter use.
+    /// The process-wide registry that `#[timed]` and [`time`](crate::time) record into, and
+    /// that the exporter renders unless its builder names another
+    /// ([`PrometheusBuilder::registry`](crate::export::PrometheusBuilder::registry)).
     pub fn global() -> &'static Registry {
         &GLOBAL
     }
@@ -163,15 +165,16 @@ impl Registry {
     /// The histogram named `name` with these labels, created on first use. Exported to
     /// Prometheus under `name` (so name it like a metric: `db_query_duration_seconds`).
     /// A label past the cardinality limit gets the value `__overflow__`.
+    ///
+    /// Fails with a [`NameError`] on a name or label key Prometheus would reject: an
+    /// invalid name, a reserved key (`le`, `quantile`, `__…`), a key given twice.
     pub fn histogram(
         &self,
         name: &str,
         labels: &[(&str, &str)],
     ) -> Result<Arc<LatencyHistogram>, NameError> {
         check_metric_name(name)?;
-        for (k, _) in labels {
-            check_label_key(k)?;
-        }
+        check_label_keys(labels.iter().map(|(k, _)| *k))?;
         let guard = self.label_guard();
         let mut labels: Vec<(String, String)> = labels
             .iter()

@@ -1,14 +1,17 @@
 //! The scope timer: `let _t = perf_core::time("block");` times the rest of the scope.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use crate::clock;
 use crate::histogram::LatencyHistogram;
+use crate::names::{FUNCTION_DURATION, LABEL_FUNCTION};
 use crate::registry::{function_labels, Family, Registry, Series, Source};
 
-/// A named block's histograms. Leaked once per distinct name (like a `static`), so a timer
-/// holds a plain reference: no allocation and no reference count per use.
+/// A named block's histograms. Leaked once per admitted name (like a `static`), so a timer
+/// holds a plain reference: no allocation and no reference count per use. The cardinality
+/// guard bounds how many are leaked.
 struct Block {
     name: &'static str,
     ok: LatencyHistogram,
@@ -16,7 +19,8 @@ struct Block {
 }
 
 thread_local! {
-    /// Saves the global lookup after a thread's first use of a name.
+    /// Saves the global lookup after a thread's first use of an admitted name. Overflowed
+    /// names are not cached, so a thread's cache stays as bounded as the blocks.
     static CACHE: RefCell<HashMap<Box<str>, &'static Block>> = RefCell::new(HashMap::new());
     /// The last block used on this thread: a name timed in a loop skips even the hash.
     static LAST: Cell<Option<&'static Block>> = const { Cell::new(None) };
@@ -25,6 +29,13 @@ thread_local! {
 /// Times a block under `name`, recorded into the global registry as
 /// `function_calls_duration_seconds{function="<name>", module="", result="ok"}` when the
 /// returned timer drops — `result="panic"` when it drops while unwinding.
+///
+/// `name` may be built at run time: each distinct name is one `function` value, counted by
+/// the global registry's cardinality guard ([`Registry::label_guard`], 1000 values unless
+/// the exporter's [`max_label_values`](crate::export::PrometheusBuilder::max_label_values)
+/// says otherwise). Past the limit a new name is timed under `function="__overflow__"`
+/// ([`OVERFLOW`](crate::cardinality::OVERFLOW)), with one WARN, so a name holding a request id cannot grow memory or
+/// series without bound. Names admitted earlier keep their own series.
 ///
 /// ```
 /// {
@@ -54,15 +65,25 @@ fn lookup(name: &str) -> &'static Block {
             return *b;
         }
         let b = block(name);
-        c.borrow_mut().insert(name.into(), b);
+        if b.name == name {
+            c.borrow_mut().insert(name.into(), b);
+        }
         b
     })
 }
 
+/// The block of `name`, or of `__overflow__` once the guard refuses further names.
 fn block(name: &str) -> &'static Block {
-    static BLOCKS: std::sync::Mutex<Vec<&'static Block>> = std::sync::Mutex::new(Vec::new());
+    static BLOCKS: Mutex<BTreeMap<&'static str, &'static Block>> = Mutex::new(BTreeMap::new());
     let mut blocks = BLOCKS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(b) = blocks.iter().find(|b| b.name == name) {
+    if let Some(b) = blocks.get(name) {
+        return b;
+    }
+    let registry = Registry::global();
+    let name = registry
+        .label_guard()
+        .admit(FUNCTION_DURATION, LABEL_FUNCTION, name);
+    if let Some(b) = blocks.get(name) {
         return b;
     }
     let b: &'static Block = Box::leak(Box::new(Block {
@@ -71,7 +92,7 @@ fn block(name: &str) -> &'static Block {
         panic: LatencyHistogram::new(),
     }));
     for (result, h) in [("ok", &b.ok), ("panic", &b.panic)] {
-        Registry::global().push(Series {
+        registry.push(Series {
             name: b.name.into(),
             family: Family::FunctionCalls,
             labels: function_labels(b.name, "", result),
@@ -79,7 +100,7 @@ fn block(name: &str) -> &'static Block {
             buckets: None,
         });
     }
-    blocks.push(b);
+    blocks.insert(b.name, b);
     b
 }
 

@@ -1,10 +1,13 @@
 //! The installed exporter: one exposition of perf's histograms and the `metrics` facade,
-//! served over HTTP on 127.0.0.1; recording before install and after drop.
+//! served over HTTP on 127.0.0.1; recording before install and after drop; the listener's
+//! header-read timeout.
 //! (One global recorder per process: this binary installs it once.)
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use perf_core::Registry;
 
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -35,6 +38,7 @@ fn serves_perf_and_facade_metrics_on_one_endpoint() {
     let exporter = perf_core::export::prometheus()
         .with_http_listener(([127, 0, 0, 1], 0))
         .add_global_label("service", "test")
+        .unwrap()
         .upkeep_interval(Duration::from_millis(50))
         .install()
         .expect("install");
@@ -85,4 +89,63 @@ fn serves_perf_and_facade_metrics_on_one_endpoint() {
     before.record(Duration::from_millis(1));
     assert_eq!(before.count(), 2);
     metrics::counter!("jobs_total", "queue" => "emails").increment(1);
+}
+
+/// Whether the server has closed `s`: end of stream, or a reset.
+fn closed(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    match s.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false, // a response (e.g. 408) may come before the close
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
+}
+
+#[test]
+fn a_client_trickling_its_headers_is_closed_and_scrapes_go_on() {
+    // Real time on 127.0.0.1, wide margins; an exporter of its own, nothing installed.
+    static REGISTRY: Registry = Registry::new();
+    REGISTRY
+        .histogram("trickle_seconds", &[])
+        .unwrap()
+        .record_nanos(1_000);
+    let (_recorder, exporter) = perf_core::export::prometheus()
+        .registry(&REGISTRY)
+        .with_http_listener(([127, 0, 0, 1], 0))
+        .header_read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let addr = exporter.local_addr().unwrap();
+
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(1)))
+        .unwrap();
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nX-Pad: {}\r\n",
+        "x".repeat(100)
+    );
+    let start = Instant::now();
+    let mut closed_after = None;
+    // One byte every 100 ms: 60 bytes take 6 s, far past the 500 ms timeout.
+    for (i, byte) in request.bytes().take(60).enumerate() {
+        if slow.write_all(&[byte]).is_err() || closed(&mut slow) {
+            closed_after = Some(start.elapsed());
+            break;
+        }
+        if i == 2 {
+            let (status, body) = get(addr, "/metrics");
+            assert_eq!(status, 200);
+            assert!(body.contains("trickle_seconds_count 1\n"), "{body}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let closed_after = closed_after.expect("the slow connection was still open after 6 s");
+    assert!(
+        closed_after >= Duration::from_millis(400) && closed_after < Duration::from_secs(4),
+        "closed after {closed_after:?}, expected about 500 ms"
+    );
+    // The listener still serves.
+    assert!(get(addr, "/metrics")
+        .1
+        .contains("trickle_seconds_count 1\n"));
 }

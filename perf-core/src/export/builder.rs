@@ -2,7 +2,7 @@
 //! cardinality limit, and the step that builds the facade recorder and the exporter.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusRecorder};
@@ -10,9 +10,9 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
-use super::text::RenderOptions;
+use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
-use crate::error::{check_buckets, ExportError};
+use crate::error::{check_buckets, check_global_label_key, ExportError};
 use crate::names::DEFAULT_LATENCY_BUCKETS;
 use crate::registry::Registry;
 
@@ -32,7 +32,12 @@ pub struct PrometheusBuilder {
     upkeep: Duration,
     max_label_values: usize,
     registry: &'static Registry,
+    header_read_timeout: Duration,
 }
+
+/// How long the listener waits for a request's headers by default: ample for any scraper,
+/// short enough that slow or stalled clients cannot pile up connections.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for PrometheusBuilder {
     fn default() -> Self {
@@ -55,20 +60,92 @@ impl PrometheusBuilder {
             upkeep: Duration::from_secs(5),
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// Exports `registry` instead of the global one, e.g. a registry a test owns.
+    ///
+    /// [`build`](Self::build) then changes nothing global: the cardinality limit
+    /// ([`max_label_values`](Self::max_label_values)) is set on `registry` only. What
+    /// `#[timed]` and [`time`](crate::time) record stays in the global registry
+    /// ([`Registry::global`]) and is not in this exporter's text; facade metrics go to the
+    /// recorder that `build` returns.
+    ///
+    /// ```
+    /// use perf_core::Registry;
+    ///
+    /// static REGISTRY: Registry = Registry::new();
+    ///
+    /// REGISTRY.histogram("job_seconds", &[]).unwrap().record_nanos(2_000);
+    /// let (_recorder, exporter) = perf_core::export::prometheus()
+    ///     .registry(&REGISTRY)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(exporter.render().contains("job_seconds_count 1\n"));
+    /// ```
+    pub fn registry(mut self, registry: &'static Registry) -> Self {
+        self.registry = registry;
+        self
     }
 
     /// Serves `GET /metrics` on `addr` (there is no default address; port 0 lets the OS
     /// pick, see [`PrometheusExporter::local_addr`]).
+    /// A connection whose request headers take longer than
+    /// [`header_read_timeout`](Self::header_read_timeout) (10 s) is closed.
     pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
         self.listen = Some(addr.into());
         self
     }
 
-    /// Adds a label to every exported series.
-    pub fn add_global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.global_labels.push((key.into(), value.into()));
+    /// How long the listener waits for the headers of a request before it closes the
+    /// connection (default [`DEFAULT_HEADER_READ_TIMEOUT`], 10 s), so a client that sends
+    /// slowly or stalls cannot hold a connection forever. The whole header must arrive in
+    /// this time, however steadily its bytes trickle in.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_http_listener(([127, 0, 0, 1], 0))
+    ///     .header_read_timeout(Duration::from_secs(2))
+    ///     .build()
+    ///     .unwrap()
+    ///     .1;
+    /// # drop(exporter);
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
         self
+    }
+
+    /// Adds a label to every exported series; a key given again replaces its value. A
+    /// series' own label of the same key wins over the global one.
+    ///
+    /// Fails with [`ExportError::InvalidGlobalLabel`] on a key that would break the scrape:
+    /// not a valid Prometheus label name, reserved (`le`, `quantile`, `__…`), or one perf
+    /// writes on its own series (`function`, `module`, `result`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), perf_core::ExportError> {
+    /// let builder = perf_core::export::prometheus().add_global_label("service", "checkout")?;
+    /// # let _ = builder;
+    /// assert!(perf_core::export::prometheus().add_global_label("le", "x").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn add_global_label(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, ExportError> {
+        let key = key.into();
+        check_global_label_key(&key).map_err(ExportError::InvalidGlobalLabel)?;
+        let value = value.into();
+        match self.global_labels.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.global_labels.push((key, value)),
+        }
+        Ok(self)
     }
 
     /// Bucket upper bounds, in seconds, for latency histograms without their own.
@@ -122,7 +199,9 @@ impl PrometheusBuilder {
     }
 
     /// Most distinct values one label of one metric may take before further values are
-    /// folded into `__overflow__` (default 1000).
+    /// folded into `__overflow__` (default 1000). It applies to the facade metrics of the
+    /// recorder [`build`](Self::build) returns and to the registry this exporter renders
+    /// (the global one unless [`registry`](Self::registry) names another).
     pub fn max_label_values(mut self, max: usize) -> Self {
         self.max_label_values = max;
         self
@@ -130,7 +209,9 @@ impl PrometheusBuilder {
 
     /// Builds the facade recorder (wrapped in the cardinality guard) and the exporter,
     /// without installing the recorder globally: for tests with
-    /// `metrics::with_local_recorder`, or to compose with other layers.
+    /// `metrics::with_local_recorder`, or to compose with other layers. Its one effect
+    /// outside what it returns is the cardinality limit of the exported registry; give a
+    /// test its own with [`registry`](Self::registry).
     pub fn build(
         self,
     ) -> Result<(CardinalityRecorder<PrometheusRecorder>, PrometheusExporter), ExportError> {
@@ -153,13 +234,14 @@ impl PrometheusBuilder {
         let state = Arc::new(State {
             handle: Some(handle),
             registry: self.registry,
-            options: RenderOptions {
+            renderer: Mutex::new(Renderer::new(&RenderOptions {
                 global_labels: self.global_labels,
                 buckets: self.buckets,
                 metric_buckets: self.metric_buckets,
-            },
+            })),
         });
-        let exporter = PrometheusExporter::start(state, self.listen, self.upkeep)?;
+        let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;
         Ok((recorder, exporter))
     }
 
@@ -216,11 +298,12 @@ mod tests {
             .histogram("own_seconds", &[])
             .unwrap()
             .record_nanos(1_500_000_000);
-        let mut builder = prometheus()
+        let (_recorder, exporter) = prometheus()
             .buckets_for_metrics(&[("own_seconds", &[1.0, 2.0])])
+            .unwrap()
+            .registry(registry)
+            .build()
             .unwrap();
-        builder.registry = registry;
-        let (_recorder, exporter) = builder.build().unwrap();
         let text = exporter.render();
         assert!(text.contains("own_seconds_bucket{le=\"1\"} 0\n"), "{text}");
         assert!(text.contains("own_seconds_bucket{le=\"2\"} 1\n"), "{text}");

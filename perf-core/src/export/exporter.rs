@@ -2,13 +2,13 @@
 //! listener and upkeep threads it owns.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::server::{Periodic, Server};
-use super::text::{render, RenderOptions};
+use super::text::Renderer;
 use crate::error::ExportError;
 use crate::registry::Registry;
 
@@ -16,12 +16,17 @@ use crate::registry::Registry;
 pub(crate) struct State {
     pub(crate) handle: Option<PrometheusHandle>,
     pub(crate) registry: &'static Registry,
-    pub(crate) options: RenderOptions,
+    /// Kept across scrapes: the bucket sets' text is prepared once, the buffers reused.
+    pub(crate) renderer: Mutex<Renderer>,
 }
 
 impl State {
     fn render(&self) -> String {
-        let mut out = render(self.registry, &self.options);
+        let mut out = self
+            .renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .render(self.registry);
         if let Some(h) = &self.handle {
             out.push_str(&h.render());
         }
@@ -46,10 +51,11 @@ impl std::fmt::Debug for PrometheusExporter {
 }
 
 impl PrometheusExporter {
-    /// Starts the upkeep thread and, if `listen` is set, the listener serving `state`.
+    /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
+    /// its header-read timeout.
     pub(crate) fn start(
         state: Arc<State>,
-        listen: Option<SocketAddr>,
+        listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
@@ -61,9 +67,10 @@ impl PrometheusExporter {
             }
         })?);
         let server = match listen {
-            Some(addr) => {
+            Some((addr, header_read_timeout)) => {
                 let state = state.clone();
-                Some(Server::start(addr, Arc::new(move || state.render()))?)
+                let render = Arc::new(move || state.render());
+                Some(Server::start(addr, header_read_timeout, render)?)
             }
             None => None,
         };

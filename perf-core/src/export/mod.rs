@@ -10,7 +10,7 @@
 //! # fn main() -> Result<(), perf_core::ExportError> {
 //! let exporter = perf_core::export::prometheus()
 //!     .with_http_listener(([127, 0, 0, 1], 9000))
-//!     .add_global_label("service", "checkout")
+//!     .add_global_label("service", "checkout")?
 //!     .install()?;
 //! println!("scrape http://{}/metrics", exporter.local_addr().unwrap());
 //! # Ok(()) }
@@ -24,7 +24,7 @@ mod server;
 mod text;
 
 pub use bridge::{bridge, Bridge, BridgeBuilder};
-pub use builder::{prometheus, PrometheusBuilder};
+pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};
 pub use exporter::PrometheusExporter;
 pub use layer::{CardinalityLayer, CardinalityRecorder};
 pub use text::{render, RenderOptions};

@@ -1,4 +1,5 @@
-//! The exporter's HTTP listener (hyper on a thread of its own) and its periodic upkeep.
+//! The exporter's HTTP listener (hyper on a thread of its own, closing connections whose
+//! request headers do not arrive in time) and its periodic upkeep.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::error::ExportError;
 
@@ -24,7 +25,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start(addr: SocketAddr, render: Render) -> Result<Server, ExportError> {
+    pub(crate) fn start(
+        addr: SocketAddr,
+        header_read_timeout: Duration,
+        render: Render,
+    ) -> Result<Server, ExportError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|source| ExportError::Bind { addr, source })?;
         let local_addr = listener
@@ -58,7 +63,12 @@ impl Server {
                                 let render = render.clone();
                                 async move { Ok::<_, Infallible>(respond(&*render, &req)) }
                             });
+                            // hyper applies the timeout only with a timer; without
+                            // one a client that never ends its headers holds the
+                            // connection forever.
                             let _ = hyper::server::conn::http1::Builder::new()
+                                .timer(TokioTimer::new())
+                                .header_read_timeout(header_read_timeout)
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
                         });
