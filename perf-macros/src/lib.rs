@@ -75,7 +75,10 @@ use proc_macro::TokenStream;
 /// # Options
 /// * `name = "checkout"`: the `function` label, as written (default: the fn's name,
 ///   `Type::method` for a method).
-/// * `labels(tier = "gold", ...)`: static labels on every series of the fn.
+/// * `labels(tier = "gold", ...)`: static labels on every series of the fn. A key is a
+///   Prometheus label name (ASCII letters, digits, `_`) and none of `function`, `module`,
+///   `result` (set by `#[timed]`), `le`, `quantile` or `__...` (Prometheus's own): a
+///   compile error otherwise, since the scrape would be rejected.
 /// * `slow = "250ms"`: a call slower than this emits one rate-limited `tracing` WARN
 ///   (target `perf::slow`). Parsed at compile time (`humantime` syntax).
 /// * `span`: also enter an INFO `tracing` span named like the metric around the call (around
@@ -134,8 +137,9 @@ use proc_macro::TokenStream;
 /// hand-written `Instant` pair plus cached `metrics` handle.
 ///
 /// # Compile errors
-/// A `const fn`, an unknown or duplicate option, a value of the wrong type and anything
-/// that is not a fn or an impl block are `compile_error!`s at the offending token:
+/// A `const fn`, an unknown or duplicate option, a value of the wrong type, a reserved or
+/// invalid label key and anything that is not a fn or an impl block are `compile_error!`s at
+/// the offending token:
 ///
 /// ```compile_fail
 /// #[perf_core::timed]
@@ -154,6 +158,11 @@ use proc_macro::TokenStream;
 ///
 /// ```compile_fail
 /// #[perf_core::timed(span, span)]
+/// fn handle() {}
+/// ```
+///
+/// ```compile_fail
+/// #[perf_core::timed(labels(le = "x"))]
 /// fn handle() {}
 /// ```
 ///
