@@ -24,6 +24,29 @@ fn expo_buckets() {}
 #[timed]
 fn expo_beside_facade() {}
 
+#[timed]
+async fn expo_async(fail: bool) -> Result<u32, String> {
+    tokio::task::yield_now().await;
+    if fail {
+        Err("declined".into())
+    } else {
+        Ok(1)
+    }
+}
+
+#[timed]
+fn expo_panics(panics: bool) -> u32 {
+    if panics {
+        panic!("expo_panics was asked to");
+    }
+    1
+}
+
+#[timed]
+async fn expo_cancelled() {
+    std::future::pending::<()>().await
+}
+
 fn text() -> String {
     render(Registry::global(), &RenderOptions::default())
 }
@@ -303,4 +326,81 @@ fn same_name_methods_of_two_types_are_distinct_series() {
     // `summary()` reads each method alone.
     assert_eq!(perf_core::summary("Order::get").unwrap().count, 2);
     assert_eq!(perf_core::summary("Cart::get").unwrap().count, 1);
+}
+
+/// `function_calls_total`, `_count`, `_sum` and the `+Inf` bucket of one series, which must
+/// agree: `(total, count, +Inf bucket)`.
+fn call_counts(
+    series: &BTreeMap<(String, Vec<(String, String)>), f64>,
+    function: &str,
+    result: &str,
+) -> (f64, f64, f64) {
+    let labels = |extra: Option<(&str, &str)>| {
+        let mut l = vec![
+            ("function".to_owned(), function.to_owned()),
+            ("module".to_owned(), "exposition".to_owned()),
+            ("result".to_owned(), result.to_owned()),
+        ];
+        l.extend(extra.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        l.sort();
+        l
+    };
+    let get = |name: &str, extra| {
+        series
+            .get(&(name.to_owned(), labels(extra)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    (
+        get("function_calls_total", None),
+        get("function_calls_duration_seconds_count", None),
+        get(
+            "function_calls_duration_seconds_bucket",
+            Some(("le", "+Inf")),
+        ),
+    )
+}
+
+#[test]
+fn async_panic_and_cancelled_calls_carry_their_result_label() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(expo_async(false)), Ok(1));
+    assert_eq!(rt.block_on(expo_async(false)), Ok(1));
+    assert!(rt.block_on(expo_async(true)).is_err());
+    // Built and dropped unpolled: it did no work and records nothing.
+    drop(expo_async(false));
+
+    assert_eq!(expo_panics(false), 1);
+    let caught = std::panic::catch_unwind(|| expo_panics(true));
+    assert!(caught.is_err());
+
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut pending = Box::pin(expo_cancelled());
+    assert!(pending.as_mut().poll(&mut cx).is_pending());
+    drop(pending);
+    drop(expo_cancelled());
+
+    let series = strict_series(&text());
+    for (function, result, n) in [
+        ("expo_async", "ok", 2.0),
+        ("expo_async", "error", 1.0),
+        ("expo_async", "panic", 0.0),
+        ("expo_async", "cancelled", 0.0),
+        ("expo_panics", "ok", 1.0),
+        ("expo_panics", "panic", 1.0),
+        ("expo_panics", "error", 0.0),
+        ("expo_cancelled", "cancelled", 1.0),
+        ("expo_cancelled", "ok", 0.0),
+    ] {
+        assert_eq!(
+            call_counts(&series, function, result),
+            (n, n, n),
+            "{function} {result}"
+        );
+    }
 }
