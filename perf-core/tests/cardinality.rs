@@ -57,7 +57,8 @@ fn the_layer_composes_with_any_recorder() {
     });
     // The inner recorder sees the first value as written and the later ones folded into one
     // series (a gauge keeps the last value set).
-    let mut seen: Vec<(String, Vec<(String, String)>, f64)> = snapshotter
+    type Gauge = (String, Vec<(String, String)>, f64);
+    let mut seen: Vec<Gauge> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()

@@ -178,10 +178,13 @@ mod shop {
     }
 }
 
+/// A series by metric name and its labels sorted by key.
+type SeriesKey = (String, Vec<(String, String)>);
+
 /// Every sample line of a text exposition, strictly parsed, keyed by the metric name and
 /// its labels sorted by key. Panics on a malformed line, a label key given twice in one
 /// series, or two series with the same name and label set (Prometheus keeps one of them).
-fn strict_series(text: &str) -> BTreeMap<(String, Vec<(String, String)>), f64> {
+fn strict_series(text: &str) -> BTreeMap<SeriesKey, f64> {
     let mut out = BTreeMap::new();
     for line in text.lines() {
         if line.is_empty() || line.starts_with('#') {
@@ -270,12 +273,7 @@ fn parse_labels(mut body: &str, line: &str) -> Vec<(String, String)> {
 }
 
 /// The value of `function_calls_total` for `function` in `module`, with `result`.
-fn calls(
-    series: &BTreeMap<(String, Vec<(String, String)>), f64>,
-    function: &str,
-    module: &str,
-    result: &str,
-) -> f64 {
+fn calls(series: &BTreeMap<SeriesKey, f64>, function: &str, module: &str, result: &str) -> f64 {
     let labels = vec![
         ("function".to_owned(), function.to_owned()),
         ("module".to_owned(), module.to_owned()),
@@ -330,11 +328,7 @@ fn same_name_methods_of_two_types_are_distinct_series() {
 
 /// `function_calls_total`, `_count`, `_sum` and the `+Inf` bucket of one series, which must
 /// agree: `(total, count, +Inf bucket)`.
-fn call_counts(
-    series: &BTreeMap<(String, Vec<(String, String)>), f64>,
-    function: &str,
-    result: &str,
-) -> (f64, f64, f64) {
+fn call_counts(series: &BTreeMap<SeriesKey, f64>, function: &str, result: &str) -> (f64, f64, f64) {
     let labels = |extra: Option<(&str, &str)>| {
         let mut l = vec![
             ("function".to_owned(), function.to_owned()),
