@@ -1,7 +1,9 @@
 //! [`Callsite`]: the `static` that `#[timed]` generates per function, and the [`Guard`]
 //! that times one call of it.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::clock;
@@ -55,6 +57,10 @@ impl Outcome {
 /// histogram per [`Outcome`]. `#[timed]` generates one as a `static`; it registers itself
 /// in the global registry on its first call.
 ///
+/// A method's `function` label names its type (`Cart::total`, `Cart::fmt` for
+/// `impl Display for Cart`), so same-name methods of two types never share a series; see
+/// [`Callsite::in_impl`].
+///
 /// ```
 /// use perf_core::callsite::{Callsite, Outcome};
 ///
@@ -68,6 +74,10 @@ impl Outcome {
 /// ```
 pub struct Callsite {
     name: &'static str,
+    /// The def path of an item inside the method, for its type's name (see `in_impl`).
+    def_path: Option<fn() -> &'static str>,
+    /// `name`, or `Type::name` for a method: built once, at the first registration.
+    function: OnceLock<Cow<'static, str>>,
     module: &'static str,
     labels: &'static [(&'static str, &'static str)],
     slow_nanos: u64,
@@ -82,6 +92,8 @@ impl Callsite {
     pub const fn new(name: &'static str, module: &'static str) -> Self {
         Callsite {
             name,
+            def_path: None,
+            function: OnceLock::new(),
             module,
             labels: &[],
             slow_nanos: 0,
@@ -120,9 +132,42 @@ impl Callsite {
         self
     }
 
-    /// The function name.
-    pub fn name(&self) -> &'static str {
-        self.name
+    /// Marks the callsite as a method's: its `function` label becomes `Type::name`, the
+    /// type read from `def_path`, which returns `std::any::type_name` of a fn item declared
+    /// inside the method (`shop::Cart::total::anchor`, or `<shop::Cart as
+    /// core::fmt::Display>::fmt::anchor` in a trait impl). The type's name is its last path
+    /// segment without generic arguments (`Wrapper<T>` is `Wrapper`). It is read once, at
+    /// the first registration, so a call costs the same as a free fn's.
+    ///
+    /// ```
+    /// use perf_core::callsite::{Callsite, Outcome};
+    ///
+    /// struct Cart;
+    ///
+    /// impl Cart {
+    ///     fn total(&self) {
+    ///         fn anchor() -> &'static str {
+    ///             std::any::type_name_of_val(&anchor)
+    ///         }
+    ///         static TOTAL: Callsite = Callsite::new("total", module_path!()).in_impl(anchor);
+    ///         TOTAL.start().finish(Outcome::Ok);
+    ///     }
+    /// }
+    ///
+    /// Cart.total();
+    /// assert_eq!(perf_core::summary("Cart::total").unwrap().count, 1);
+    /// ```
+    pub const fn in_impl(mut self, def_path: fn() -> &'static str) -> Self {
+        self.def_path = Some(def_path);
+        self
+    }
+
+    /// The `function` label: the function's name, or `Type::name` for a method.
+    pub fn name(&self) -> &str {
+        self.function.get_or_init(|| match self.def_path {
+            None => Cow::Borrowed(self.name),
+            Some(def_path) => Cow::Owned(method_name(def_path(), self.name)),
+        })
     }
 
     /// The slow-call threshold, if any.
@@ -154,7 +199,7 @@ impl Callsite {
         self.outcomes[i].record_nanos(nanos);
         if self.slow_nanos != 0 && nanos > self.slow_nanos {
             self.slow.observe(
-                self.name,
+                self.name(),
                 self.module,
                 Duration::from_nanos(nanos),
                 Duration::from_nanos(self.slow_nanos),
@@ -172,16 +217,114 @@ impl Callsite {
         {
             return;
         }
-        let mut labels = function_labels(self.name, self.module, outcome.as_str());
+        let function: &'static str = self.name();
+        let mut labels = function_labels(function, self.module, outcome.as_str());
         labels.extend(self.labels.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         Registry::global().push(Series {
-            name: self.name.into(),
+            name: function.into(),
             family: Family::FunctionCalls,
             labels,
             source: Source::Static(&self.outcomes[i]),
             buckets: self.buckets,
         });
     }
+}
+
+/// `Type::name` for a method `name` whose inner item has the def path `def_path`: the
+/// segment before the method's is its impl's (`Type`, `Type<_>` or `<Type as Trait>`), or
+/// its trait's for a default method. Only `name` when the path has no such segment.
+fn method_name(def_path: &str, name: &str) -> String {
+    let mut segments = top_level_segments(def_path);
+    // The inner item itself, then the closures an `async fn` body lives in.
+    segments.pop();
+    while segments.last() == Some(&"{{closure}}") {
+        segments.pop();
+    }
+    segments.pop();
+    match segments.last() {
+        Some(owner) => format!("{}::{name}", type_name(owner)),
+        None => name.to_owned(),
+    }
+}
+
+/// The short name of the type an impl segment names: `Cart` for `crate::m::Cart`,
+/// `Wrapper<_>`, `<&crate::m::Cart as core::fmt::Display>` or `dyn crate::m::Shape`; a
+/// slice or tuple keeps its shape with every path shortened (`[Cart]`, `(Cart, u8)`).
+fn type_name(segment: &str) -> String {
+    let mut ty = segment;
+    if let Some(inner) = ty.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+        ty = top_level_split(inner, " as ").map_or(inner, |(ty, _)| ty);
+    }
+    loop {
+        let stripped = ty
+            .trim_start_matches('&')
+            .trim_start_matches("mut ")
+            .trim_start_matches("dyn ");
+        if stripped == ty {
+            break;
+        }
+        ty = stripped;
+    }
+    if ty.starts_with(['[', '(', '*']) {
+        return shorten_paths(ty);
+    }
+    let last = top_level_segments(ty).pop().unwrap_or(ty);
+    last.split('<').next().unwrap_or(last).to_owned()
+}
+
+/// `ty` with each path cut to its last segment: `(a::B, c::D<e::F>)` is `(B, D<F>)`.
+fn shorten_paths(ty: &str) -> String {
+    let mut out = String::with_capacity(ty.len());
+    let mut ident = String::new();
+    let mut rest = ty;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("::") {
+            ident.clear();
+            rest = after;
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            ident.push(c);
+        } else {
+            out.push_str(&ident);
+            ident.clear();
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out.push_str(&ident);
+    out
+}
+
+/// `path` split at each `::` that is not inside `<>`, `()` or `[]`.
+fn top_level_segments(path: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    let mut rest = path;
+    while let Some((head, tail)) = top_level_split(rest, "::") {
+        segments.push(head);
+        rest = tail;
+    }
+    segments.push(rest);
+    segments
+}
+
+/// `s` split at the first `sep` outside brackets (an `->` closes none).
+fn top_level_split<'a>(s: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
+    let mut depth = 0usize;
+    let mut prev = ' ';
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' if prev == '-' => {}
+            '>' | ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && s[i..].starts_with(sep) => {
+                return Some((&s[..i], &s[i + sep.len()..]));
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 /// Times one call: created by [`Callsite::start`], records when [`finish`](Guard::finish)ed
@@ -216,5 +359,52 @@ impl Drop for Guard {
             Outcome::Cancelled
         };
         self.record(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_name;
+
+    #[test]
+    fn a_method_is_named_by_its_type() {
+        for (def_path, name, expected) in [
+            ("app::shop::Cart::total::anchor", "total", "Cart::total"),
+            (
+                "app::Cart::fetch::{{closure}}::anchor",
+                "fetch",
+                "Cart::fetch",
+            ),
+            ("app::m::Wrapper<_>::get::anchor", "get", "Wrapper::get"),
+            ("app::m::Shape::area::anchor", "area", "Shape::area"),
+            (
+                "<&app::m::Cart as core::fmt::Display>::fmt::anchor",
+                "fmt",
+                "Cart::fmt",
+            ),
+            (
+                "<app::m::Wrapper<fn() -> u8> as app::m::Loc>::loc::anchor",
+                "loc",
+                "Wrapper::loc",
+            ),
+            (
+                "<dyn app::m::Shape as app::m::Loc>::loc::anchor",
+                "loc",
+                "Shape::loc",
+            ),
+            (
+                "<[app::m::Wrapper<u8>] as app::Loc>::loc::anchor",
+                "loc",
+                "[Wrapper<u8>]::loc",
+            ),
+            (
+                "<(app::m::Cart, app::m::Wrapper<u8>) as app::Loc>::loc::anchor",
+                "loc",
+                "(Cart, Wrapper<u8>)::loc",
+            ),
+            ("anchor", "f", "f"),
+        ] {
+            assert_eq!(method_name(def_path, name), expected, "{def_path}");
+        }
     }
 }

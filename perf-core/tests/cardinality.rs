@@ -47,10 +47,40 @@ fn registry_labels_past_the_limit_are_folded() {
 
 #[test]
 fn the_layer_composes_with_any_recorder() {
-    let recorder = perf_core::export::CardinalityLayer::new(1)
-        .layer(metrics_util::debugging::DebuggingRecorder::new());
+    let inner = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = inner.snapshotter();
+    let recorder = perf_core::export::CardinalityLayer::new(1).layer(inner);
     metrics::with_local_recorder(&recorder, || {
         metrics::gauge!("g", "k" => "1").set(1.0);
         metrics::gauge!("g", "k" => "2").set(2.0);
+        metrics::gauge!("g", "k" => "3").set(3.0);
     });
+    // The inner recorder sees the first value as written and the later ones folded into one
+    // series (a gauge keeps the last value set).
+    type Gauge = (String, Vec<(String, String)>, f64);
+    let mut seen: Vec<Gauge> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            let metrics_util::debugging::DebugValue::Gauge(v) = value else {
+                panic!("not a gauge: {value:?}");
+            };
+            (key.name().to_owned(), labels, v.into_inner())
+        })
+        .collect();
+    seen.sort_by(|a, b| a.1.cmp(&b.1));
+    let label = |v: &str| vec![("k".to_owned(), v.to_owned())];
+    assert_eq!(
+        seen,
+        [
+            ("g".to_owned(), label("1"), 1.0),
+            ("g".to_owned(), label("__overflow__"), 3.0),
+        ]
+    );
 }

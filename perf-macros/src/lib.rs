@@ -40,6 +40,19 @@ use proc_macro::TokenStream;
 /// `module` label is the fn's `module_path!()`. A generic fn has one callsite for all its
 /// instantiations.
 ///
+/// # Method names
+/// A method's `function` label is `Type::method` (`Cart::total`; `Cart::fmt` in
+/// `impl Display for Cart`; `Wrapper::get` for every `Wrapper<T>`; `Shape::area` for a
+/// trait's default method), so the `new`, `get` or `fmt` of two types in one module are two
+/// series, not one merged by `summary()` nor two that Prometheus would drop as duplicates.
+/// The type is read once, at the first call, from `std::any::type_name` of an item the macro
+/// declares inside the method (a `static` cannot name `Self`): the per-call cost is a free
+/// fn's. `#[timed]` on an impl block knows every method is one. On a single method, the
+/// macro sees only the fn: it is known to be a method when it has a `self` receiver or names
+/// `Self` in its signature (`fn new() -> Self`). An associated fn that does neither
+/// (`fn new() -> Cart`) looks like a free fn and keeps its bare name: time it through its
+/// impl block or give it `name = "Cart::new"`. A `name = "..."` is used as written.
+///
 /// # Outcomes (the `result` label)
 /// * `ok`: the call returned, and the value is not an error.
 /// * `error`: the fn returns a `Result` (any alias of it: `io::Result<T>`,
@@ -60,12 +73,17 @@ use proc_macro::TokenStream;
 /// records nothing.
 ///
 /// # Options
-/// * `name = "checkout"`: the `function` label (default: the fn's name).
-/// * `labels(tier = "gold", ...)`: static labels on every series of the fn.
+/// * `name = "checkout"`: the `function` label, as written (default: the fn's name,
+///   `Type::method` for a method).
+/// * `labels(tier = "gold", ...)`: static labels on every series of the fn. A key is a
+///   Prometheus label name (ASCII letters, digits, `_`) and none of `function`, `module`,
+///   `result` (set by `#[timed]`), `le`, `quantile` or `__...` (Prometheus's own): a
+///   compile error otherwise, since the scrape would be rejected.
 /// * `slow = "250ms"`: a call slower than this emits one rate-limited `tracing` WARN
 ///   (target `perf::slow`). Parsed at compile time (`humantime` syntax).
 /// * `span`: also enter an INFO `tracing` span named like the metric around the call (around
-///   each poll for async), so one attribute gives both a span and a histogram.
+///   each poll for async), so one attribute gives both a span and a histogram. A span's name
+///   is fixed at compile time, so a method's span is named by the method alone.
 /// * `buckets = [0.001, 0.01, 0.1]`: this fn's Prometheus bucket bounds, in seconds.
 /// * `error_if = path`: a `fn(&T) -> bool` that says whether a returned value is an error.
 /// * `crate = path`: where perf-core is, for a crate that re-exports it
@@ -83,7 +101,7 @@ use proc_macro::TokenStream;
 ///
 /// #[timed(labels(service = "shop"))]
 /// impl Cart {
-///     /// Every method is timed, with its own name.
+///     /// Every method is timed, named by its type: `Cart::total`.
 ///     fn total(&self) -> u32 {
 ///         self.0.iter().sum()
 ///     }
@@ -102,7 +120,7 @@ use proc_macro::TokenStream;
 /// let cart = Cart(vec![]);
 /// assert_eq!(cart.total(), 0);
 /// cart.items();
-/// assert_eq!(perf_core::summary_with("items", &[("result", "error")]).unwrap().count, 1);
+/// assert_eq!(perf_core::summary_with("Cart::items", &[("result", "error")]).unwrap().count, 1);
 /// ```
 ///
 /// # `#[track_caller]`
@@ -119,8 +137,9 @@ use proc_macro::TokenStream;
 /// hand-written `Instant` pair plus cached `metrics` handle.
 ///
 /// # Compile errors
-/// A `const fn`, an unknown or duplicate option, a value of the wrong type and anything
-/// that is not a fn or an impl block are `compile_error!`s at the offending token:
+/// A `const fn`, an unknown or duplicate option, a value of the wrong type, a reserved or
+/// invalid label key and anything that is not a fn or an impl block are `compile_error!`s at
+/// the offending token:
 ///
 /// ```compile_fail
 /// #[perf_core::timed]
@@ -139,6 +158,11 @@ use proc_macro::TokenStream;
 ///
 /// ```compile_fail
 /// #[perf_core::timed(span, span)]
+/// fn handle() {}
+/// ```
+///
+/// ```compile_fail
+/// #[perf_core::timed(labels(le = "x"))]
 /// fn handle() {}
 /// ```
 ///

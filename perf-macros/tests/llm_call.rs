@@ -241,7 +241,7 @@ fn async_trait_methods_are_metered_inside_the_future() {
     block_on(client.chat("four")).unwrap();
     let t = totals(&TRAIT_METER, "gpt-4o-mini");
     assert_eq!((t.calls, t.usage.input, t.usage.output), (1, 4, 1));
-    assert_eq!(timed_count("chat", "ok"), 1);
+    assert_eq!(timed_count("Client::chat", "ok"), 1);
 }
 
 static OPTIONS_METER: LazyLock<LlmMeter> = LazyLock::new(|| {

@@ -16,6 +16,13 @@ use crate::args::{
 /// The label keys that every `#[timed]` series already carries.
 const RESERVED_LABELS: [&str; 3] = ["function", "module", "result"];
 
+/// The label keys Prometheus gives a meaning of its own: a static label of either would
+/// appear twice on a `_bucket` (or quantile) line, and the whole scrape would be rejected.
+const PROMETHEUS_LABELS: [(&str, &str); 2] = [
+    ("le", "the bucket bound of every `_bucket` line"),
+    ("quantile", "the quantile of a Prometheus summary"),
+];
+
 /// Every option `#[timed]` knows, for the "unknown option" message.
 const OPTIONS: &str = "name, labels, slow, span, buckets, error_if, crate, skip";
 
@@ -246,25 +253,15 @@ fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)
         let value = value_of(&label, input).and_then(|v| lit_str(&v, "tier = \"gold\""));
         match value {
             Ok(value) => {
-                if RESERVED_LABELS.contains(&key_str.as_str()) {
-                    errors.push(syn::Error::new(
-                        key.span(),
-                        format!(
-                            "`{key_str}` is set by `#[timed]` itself; choose another label key"
-                        ),
-                    ));
-                } else if key_str.starts_with("__") {
-                    errors.push(syn::Error::new(
-                        key.span(),
-                        "label keys starting with `__` are reserved by Prometheus",
-                    ));
-                } else if labels.iter().any(|(k, _)| k.value() == key_str) {
-                    errors.push(syn::Error::new(
-                        key.span(),
-                        format!("duplicate label `{key_str}`"),
-                    ));
-                } else {
-                    labels.push((LitStr::new(&key_str, key.span()), value));
+                let refused = refused_label_key(&key_str).or_else(|| {
+                    labels
+                        .iter()
+                        .any(|(k, _)| k.value() == key_str)
+                        .then(|| format!("duplicate label `{key_str}`"))
+                });
+                match refused {
+                    Some(message) => errors.push(syn::Error::new(key.span(), message)),
+                    None => labels.push((LitStr::new(&key_str, key.span()), value)),
                 }
             }
             Err(e) => {
@@ -278,6 +275,35 @@ fn parse_labels(input: ParseStream, errors: &mut Errors) -> Vec<(LitStr, LitStr)
         }
     }
     labels
+}
+
+/// Why `key` cannot be a static label key, if it cannot: a label `#[timed]` or Prometheus
+/// sets itself, or a name Prometheus does not accept (`[a-zA-Z_][a-zA-Z0-9_]*`; a Rust
+/// identifier may be any Unicode word).
+fn refused_label_key(key: &str) -> Option<String> {
+    if RESERVED_LABELS.contains(&key) {
+        return Some(format!(
+            "`{key}` is set by `#[timed]` itself; choose another label key"
+        ));
+    }
+    if let Some((_, what)) = PROMETHEUS_LABELS.iter().find(|(k, _)| *k == key) {
+        return Some(format!(
+            "`{key}` is reserved by Prometheus ({what}); choose another label key"
+        ));
+    }
+    if key.starts_with("__") {
+        return Some("label keys starting with `__` are reserved by Prometheus".into());
+    }
+    let valid = key
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()));
+    (!valid || key.is_empty()).then(|| {
+        format!(
+            "`{key}` is not a Prometheus label name: use ASCII letters, digits and `_`, \
+             not starting with a digit"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -362,6 +388,33 @@ mod tests {
         assert_eq!(msgs, ["duplicate option `span`: give it once"]);
         let msgs = messages(quote!(labels(a = "1", a = "2")));
         assert_eq!(msgs, ["duplicate label `a`"]);
+    }
+
+    #[test]
+    fn reserved_and_invalid_label_keys_are_errors_at_the_key() {
+        let msgs = messages(quote!(labels(
+            tier = "gold",
+            le = "x",
+            quantile = "0.5",
+            function = "f",
+            module = "m",
+            __name__ = "n",
+            région = "eu",
+            r#type = "batch"
+        )));
+        assert_eq!(msgs.len(), 6, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("`le` is reserved by Prometheus"),
+            "{msgs:?}"
+        );
+        assert!(msgs[1].starts_with("`quantile` is reserved by Prometheus"));
+        assert!(msgs[2].starts_with("`function` is set by `#[timed]`"));
+        assert!(msgs[3].starts_with("`module` is set by `#[timed]`"));
+        assert!(msgs[4].contains("starting with `__`"));
+        assert!(msgs[5].starts_with("`région` is not a Prometheus label name"));
+        let (args, _) = TimedArgs::parse(quote!(labels(tier = "gold", r#type = "batch")));
+        let keys: Vec<_> = args.labels.iter().map(|(k, _)| k.value()).collect();
+        assert_eq!(keys, ["tier", "type"]);
     }
 
     #[test]

@@ -19,8 +19,23 @@ pub(crate) fn item_fn(args: &TimedArgs, mut f: ItemFn) -> syn::Result<TokenStrea
         return Ok(f.into_token_stream());
     }
     let block = std::mem::replace(&mut *f.block, empty_block());
-    *f.block = timed_body(args, &f.sig, block)?;
+    let method = is_method(&f.sig);
+    *f.block = timed_body(args, &f.sig, method, block)?;
     Ok(f.into_token_stream())
+}
+
+/// Whether a fn seen alone is a method or associated fn: only those can have a `self`
+/// receiver or name `Self` in their signature. An associated fn that does neither looks like
+/// a free fn; `#[timed]` on its impl block knows better.
+fn is_method(sig: &Signature) -> bool {
+    fn names_self(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => i == "Self",
+            proc_macro2::TokenTree::Group(g) => names_self(g.stream()),
+            _ => false,
+        })
+    }
+    sig.receiver().is_some() || names_self(sig.to_token_stream())
 }
 
 /// `#[timed]` on an impl block: every method, each with its own callsite; a method's own
@@ -80,7 +95,7 @@ pub(crate) fn item_impl(args: &TimedArgs, mut block: ItemImpl) -> syn::Result<To
             continue;
         }
         let body = std::mem::replace(&mut method.block, empty_block());
-        match timed_body(&merged, &method.sig, body.clone()) {
+        match timed_body(&merged, &method.sig, true, body.clone()) {
             Ok(timed) => method.block = timed,
             Err(e) => {
                 method.block = body;
@@ -118,8 +133,13 @@ fn empty_block() -> Block {
     }
 }
 
-/// The new body of one fn.
-fn timed_body(args: &TimedArgs, sig: &Signature, mut block: Block) -> syn::Result<Block> {
+/// The new body of one fn; a `method`'s series is named `Type::method`.
+fn timed_body(
+    args: &TimedArgs,
+    sig: &Signature,
+    method: bool,
+    mut block: Block,
+) -> syn::Result<Block> {
     if let Some(c) = &sig.constness {
         return Err(syn::Error::new(
             c.span(),
@@ -127,7 +147,7 @@ fn timed_body(args: &TimedArgs, sig: &Signature, mut block: Block) -> syn::Resul
              no clock; remove `const` or `#[timed]` (in an impl block: `#[timed(skip)]`)",
         ));
     }
-    let gen = Gen::new(args, sig);
+    let gen = Gen::new(args, sig, method);
     let callsite = gen.callsite();
     let tokens = if sig.asyncness.is_some() {
         gen.async_fn(&sig.output, &block)
@@ -153,11 +173,13 @@ fn timed_body(args: &TimedArgs, sig: &Signature, mut block: Block) -> syn::Resul
 struct Gen {
     krate: TokenStream,
     name: String,
+    /// A method without `name = ...`: its type is added to the name at run time.
+    in_impl: bool,
     args: TimedArgs,
 }
 
 impl Gen {
-    fn new(args: &TimedArgs, sig: &Signature) -> Self {
+    fn new(args: &TimedArgs, sig: &Signature, method: bool) -> Self {
         let krate = match &args.krate {
             Some(p) => p.to_token_stream(),
             None => quote!(::perf_core),
@@ -169,11 +191,15 @@ impl Gen {
         Gen {
             krate,
             name,
+            in_impl: method && args.name.is_none(),
             args: args.clone(),
         }
     }
 
-    /// `static __PERF_CALLSITE: Callsite = ...;`
+    /// `static __PERF_CALLSITE: Callsite = ...;`. A method's callsite also gets a fn whose
+    /// type name is its own def path (`crate::m::Cart::total::__perf_def_path`): the
+    /// self type cannot be named from a `static`, and `type_name` is not `const`, so the
+    /// callsite reads it at its first registration, off the hot path.
     fn callsite(&self) -> TokenStream {
         let krate = &self.krate;
         let name = &self.name;
@@ -186,10 +212,22 @@ impl Gen {
             let b = b.iter().map(|x| Literal::f64_suffixed(*x));
             quote!(.with_buckets(&[#(#b),*]))
         });
+        let (def_path, in_impl) = match self.in_impl {
+            false => (None, None),
+            true => (
+                Some(quote! {
+                    fn __perf_def_path() -> &'static str {
+                        ::core::any::type_name_of_val(&__perf_def_path)
+                    }
+                }),
+                Some(quote!(.in_impl(__perf_def_path))),
+            ),
+        };
         quote! {
+            #def_path
             static __PERF_CALLSITE: #krate::__private::Callsite =
                 #krate::__private::Callsite::new(#name, ::core::module_path!())
-                    #labels #slow #buckets;
+                    #in_impl #labels #slow #buckets;
         }
     }
 
