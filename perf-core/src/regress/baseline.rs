@@ -293,6 +293,8 @@ impl BaselineCheck {
 /// set or with `PERF_BASELINE=check`, saying how to create it. Options go before a
 /// semicolon: `samples`, `warmup`, `tolerance`, `confidence`, `seed`, `dir`, `mode`, `ci`,
 /// `clock`, `fingerprint`. Evaluates to the [`BaselineOutcome`].
+/// A closure that returns a future does not compile here (it would be dropped unpolled); use
+/// [`assert_no_regression_async!`](crate::assert_no_regression_async) for it.
 ///
 /// ```
 /// use perf_core::assert_no_regression;
@@ -311,14 +313,18 @@ impl BaselineCheck {
 /// [`BaselineCheck`] returns the same as a `Result`.
 #[macro_export]
 macro_rules! assert_no_regression {
-    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::regress::latency::__finish(
-            $crate::__perf_baseline_check!($name $(, $opt = $val)+).run($f),
-        )
-    };
-    ($name:expr, $f:expr $(,)?) => {
-        $crate::regress::latency::__finish($crate::__perf_baseline_check!($name).run($f))
-    };
+    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {{
+        let check = $crate::__perf_baseline_check!($name $(, $opt = $val)+);
+        let f = $f;
+        $crate::__perf_sync_only!(f);
+        $crate::regress::latency::__finish(check.run(f))
+    }};
+    ($name:expr, $f:expr $(,)?) => {{
+        let check = $crate::__perf_baseline_check!($name);
+        let f = $f;
+        $crate::__perf_sync_only!(f);
+        $crate::regress::latency::__finish(check.run(f))
+    }};
 }
 
 /// [`assert_no_regression!`] for async code: takes a closure that returns a future and
