@@ -79,7 +79,9 @@ fn main() {
     //    Accept an intended slowdown with `PERF_BASELINE=update cargo test`.
     //    This example keeps its baseline in the temp dir instead of your repository.
     let dir = std::env::temp_dir().join("perf-example-baselines");
-    let outcome = assert_no_regression!(samples = 300, warmup = 20, tolerance = 1.0, dir = &dir;
+    //    On CI (`CI` set) a missing baseline fails instead; `ci = false` lets this demo
+    //    create its throwaway file there too.
+    let outcome = assert_no_regression!(samples = 300, warmup = 20, tolerance = 1.0, dir = &dir, ci = false;
         "parse_config", || parse_config(&input));
     match &outcome {
         BaselineOutcome::Created(p) => println!(

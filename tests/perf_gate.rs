@@ -87,3 +87,39 @@ fn no_data_bad_shape_and_bad_args_exit_2() {
     assert_eq!(code, 0);
     assert!(out.contains("--save-baseline main"), "{out}");
 }
+
+#[test]
+fn stale_benches_are_listed_not_judged() {
+    let root = folder(
+        "stale",
+        &[
+            ("old/removed", change(0.30, 0.40, 0.50)),
+            ("parse/small", change(-0.01, 0.0, 0.01)),
+        ],
+    );
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 60 * 60);
+    std::fs::File::options()
+        .write(true)
+        .open(root.join("old/removed/change/estimates.json"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (code, out, _) = gate(&[root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("stale (not measured in the latest run, not judged): old/removed"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 benchmarks, 0 regressed beyond 5.00%, 1 skipped as stale\n"),
+        "{out}"
+    );
+    // naming the old bench judges it, and its regression fails the gate
+    let (code, out, _) = gate(&["--only", "old/removed", root.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) = gate(&["--window", "4h", root.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let (code, _, err) = gate(&["--window", "soon", root.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid window \"soon\""), "{err}");
+}

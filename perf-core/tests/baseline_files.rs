@@ -7,7 +7,10 @@ use perf_core::baseline::{Baseline, BaselineCheck, BaselineError, BaselineOutcom
 use perf_core::env::BaselineMode;
 
 fn check(dir: &Path) -> BaselineCheck {
-    BaselineCheck::new("svc").dir(dir).mode(BaselineMode::Check)
+    BaselineCheck::new("svc")
+        .dir(dir)
+        .mode(BaselineMode::Auto)
+        .ci(false)
 }
 
 #[test]
@@ -147,7 +150,8 @@ fn unreadable_directory_is_an_io_error_naming_the_file() {
     std::fs::write(&file, "x").unwrap();
     let err = BaselineCheck::new("svc")
         .dir(&file)
-        .mode(BaselineMode::Check)
+        .mode(BaselineMode::Auto)
+        .ci(false)
         .check_samples(vec![1])
         .unwrap_err();
     assert!(matches!(err, BaselineError::Io { .. }), "{err:?}");
@@ -165,4 +169,48 @@ fn macro_defaults_to_the_calling_crates_perf_baselines_folder() {
     }
     let explicit = check.dir("/elsewhere");
     assert_eq!(explicit.path(), Path::new("/elsewhere/svc.json"));
+}
+
+/// A CI that never committed its baselines must not pass without comparing: with `CI` set
+/// or `PERF_BASELINE=check`, a missing file fails and says how to create it, and nothing is
+/// written. Locally (default mode, no CI) it is still created.
+#[test]
+fn missing_baseline_fails_on_ci_and_in_check_mode() {
+    let cases = [
+        (BaselineMode::Auto, true, "CI is set"),
+        (BaselineMode::Check, false, "PERF_BASELINE=check"),
+        (BaselineMode::Check, true, "PERF_BASELINE=check"),
+    ];
+    for (mode, ci, why) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let err = BaselineCheck::new("svc")
+            .dir(dir.path())
+            .mode(mode)
+            .ci(ci)
+            .check_samples(vec![100, 200])
+            .unwrap_err();
+        let path = dir.path().join("svc.json");
+        let BaselineError::Missing { path: named, .. } = &err else {
+            panic!("{mode:?} ci={ci}: {err:?}")
+        };
+        assert_eq!(named, &path);
+        let msg = err.to_string();
+        assert!(msg.contains(why), "{msg}");
+        assert!(
+            msg.contains("PERF_BASELINE=update cargo test") && msg.contains("commit"),
+            "{msg}"
+        );
+        assert!(!path.exists(), "{mode:?} ci={ci}: the file was written");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let local = BaselineCheck::new("svc")
+        .dir(dir.path())
+        .mode(BaselineMode::Auto)
+        .ci(false)
+        .check_samples(vec![100, 200])
+        .unwrap();
+    assert!(
+        matches!(&local, BaselineOutcome::Created(p) if p == &dir.path().join("svc.json")),
+        "{local}"
+    );
 }

@@ -36,7 +36,8 @@ impl Rng {
 fn check(dir: &std::path::Path) -> BaselineCheck {
     BaselineCheck::new("synthetic")
         .dir(dir)
-        .mode(BaselineMode::Check)
+        .mode(BaselineMode::Auto)
+        .ci(false)
 }
 
 #[test]
@@ -131,17 +132,17 @@ fn macro_lifecycle_on_a_manual_clock() {
         let hand = hand.clone();
         move || hand.advance(Duration::from_micros(d))
     };
-    let first = assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Check;
+    let first = assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Auto, ci = false;
         "parse", work(100));
     assert!(
         matches!(first, BaselineOutcome::Created(ref p) if p.ends_with("parse.json")),
         "{first}"
     );
-    let same = assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Check;
+    let same = assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Auto, ci = false;
         "parse", work(105));
     assert!(matches!(same, BaselineOutcome::Passed { .. }), "{same}");
     let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Check;
+        assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Auto, ci = false;
             "parse", work(150));
     }));
     let msg = *slow.unwrap_err().downcast::<String>().unwrap();
@@ -152,7 +153,7 @@ fn macro_lifecycle_on_a_manual_clock() {
     let updated = assert_no_regression!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Update;
         "parse", work(150));
     assert!(matches!(updated, BaselineOutcome::Updated(_)), "{updated}");
-    let after = assert_no_regression!(samples = 100, warmup = 0, clock = clock, dir = dir.path(), mode = BaselineMode::Check;
+    let after = assert_no_regression!(samples = 100, warmup = 0, clock = clock, dir = dir.path(), mode = BaselineMode::Auto, ci = false;
         "parse", work(150));
     assert!(matches!(after, BaselineOutcome::Passed { .. }), "{after}");
 }
@@ -201,12 +202,13 @@ async fn async_macro_compares_futures() {
             }
         }
     };
-    let first = assert_no_regression_async!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Check;
+    let first = assert_no_regression_async!(samples = 100, warmup = 0, clock = clock.clone(), dir = dir.path(), mode = BaselineMode::Auto, ci = false;
         "fetch", work(100));
     assert!(matches!(first, BaselineOutcome::Created(_)), "{first}");
     let err = BaselineCheck::new("fetch")
         .dir(dir.path())
-        .mode(BaselineMode::Check)
+        .mode(BaselineMode::Auto)
+        .ci(false)
         .samples(100)
         .warmup(0)
         .clock(clock)

@@ -1,6 +1,8 @@
 //! Snapshot-style latency baselines: [`assert_no_regression!`](crate::assert_no_regression)
-//! writes `perf-baselines/<name>.json` on its first run and, on later runs, fails only when
-//! the code got measurably slower than the baseline beyond a tolerance.
+//! writes `perf-baselines/<name>.json` on its first local run and, on later runs, fails only
+//! when the code got measurably slower than the baseline beyond a tolerance. On CI (`CI`
+//! set) or with `PERF_BASELINE=check` a missing file fails instead, so an uncommitted
+//! baseline cannot make CI pass without comparing.
 //!
 //! The decision: the ratio `median(now) / median(baseline)` with a seeded 99% bootstrap
 //! interval ([`bootstrap`](crate::regress::bootstrap)); a regression is reported only when
@@ -29,7 +31,7 @@ pub const DEFAULT_TOLERANCE: f64 = 0.10;
 /// What a baseline assertion did, when it did not fail.
 #[derive(Debug, Clone)]
 pub enum BaselineOutcome {
-    /// No baseline existed; this run's samples were written.
+    /// No baseline existed (local run, [`BaselineMode::Auto`]); this run's samples were written.
     Created(PathBuf),
     /// `PERF_BASELINE=update`: the baseline was rewritten.
     Updated(PathBuf),
@@ -91,7 +93,7 @@ fn check_name(name: &str) -> Result<(), BaselineError> {
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let (clock, hand) = Clock::manual();
-/// let check = BaselineCheck::new("parse").dir(dir.path()).mode(BaselineMode::Check)
+/// let check = BaselineCheck::new("parse").dir(dir.path()).mode(BaselineMode::Auto).ci(false)
 ///     .samples(100).warmup(0).clock(clock);
 /// let first = check.run(|| hand.advance(Duration::from_micros(10))).unwrap();
 /// assert!(matches!(first, BaselineOutcome::Created(_)));
@@ -108,6 +110,7 @@ pub struct BaselineCheck {
     dir: Option<PathBuf>,
     manifest_dir: Option<PathBuf>,
     mode: Option<BaselineMode>,
+    ci: Option<bool>,
     fingerprint: Option<Fingerprint>,
 }
 
@@ -123,6 +126,7 @@ impl BaselineCheck {
             dir: None,
             manifest_dir: None,
             mode: None,
+            ci: None,
             fingerprint: None,
         }
     }
@@ -146,6 +150,13 @@ impl BaselineCheck {
     /// Check or update, instead of reading `PERF_BASELINE`.
     pub fn mode(mut self, mode: BaselineMode) -> Self {
         self.mode = Some(mode);
+        self
+    }
+
+    /// Whether this is a CI run, instead of reading `CI`: in [`BaselineMode::Auto`] a CI run
+    /// fails on a missing baseline where a local run creates it.
+    pub fn ci(mut self, ci: bool) -> Self {
+        self.ci = Some(ci);
         self
     }
 
@@ -224,13 +235,30 @@ impl BaselineCheck {
             path: path.clone(),
             error: e.to_string(),
         })?;
+        if !exists && mode != BaselineMode::Update {
+            let ci = self.ci.unwrap_or_else(env::ci);
+            let reason = match mode {
+                BaselineMode::Check => Some("PERF_BASELINE=check"),
+                _ if ci => Some("CI is set"),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                return Err(BaselineError::Missing { path, reason });
+            }
+        }
         if mode == BaselineMode::Update || !exists {
             Baseline::new(&self.name, here, samples_ns).write(&path)?;
-            return Ok(if exists {
-                BaselineOutcome::Updated(path)
-            } else {
-                BaselineOutcome::Created(path)
-            });
+            if exists {
+                return Ok(BaselineOutcome::Updated(path));
+            }
+            let outcome = BaselineOutcome::Created(path);
+            // Straight to stderr like the skip note below: the harness would swallow
+            // eprintln! output of a passing test, and a new file must be noticed to be committed.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: {outcome} (no baseline existed; commit it so later runs and CI compare against it)"
+            );
+            return Ok(outcome);
         }
         let baseline = Baseline::read(&path)?;
         let differences = baseline.fingerprint.differences(&here);
@@ -260,34 +288,43 @@ impl BaselineCheck {
 ///
 /// `assert_no_regression!("name", || work())` measures `work` (1000 samples after 100
 /// warm-up calls by default) and compares with `perf-baselines/name.json` under the calling
-/// crate's directory (`PERF_BASELINE_DIR` or the `dir` option override); the first run
-/// writes the file. Options go before a
-/// semicolon: `samples`, `warmup`, `tolerance`, `confidence`, `seed`, `dir`, `mode`,
+/// crate's directory (`PERF_BASELINE_DIR` or the `dir` option override). A missing file is
+/// written on a developer machine (with a note on stderr: commit it), but fails when `CI` is
+/// set or with `PERF_BASELINE=check`, saying how to create it. Options go before a
+/// semicolon: `samples`, `warmup`, `tolerance`, `confidence`, `seed`, `dir`, `mode`, `ci`,
 /// `clock`, `fingerprint`. Evaluates to the [`BaselineOutcome`].
+/// A closure that returns a future does not compile here (it would be dropped unpolled); use
+/// [`assert_no_regression_async!`](crate::assert_no_regression_async) for it.
 ///
 /// ```
 /// use perf_core::assert_no_regression;
 /// # let dir = tempfile::tempdir().unwrap();
-/// let outcome = assert_no_regression!(samples = 200, warmup = 10, tolerance = 0.5, dir = dir.path();
+/// // `ci = false`: create the missing file even when this doc test runs on CI.
+/// let outcome = assert_no_regression!(samples = 200, warmup = 10, tolerance = 0.5, dir = dir.path(), ci = false;
 ///     "sum_1k", || (0..1_000u64).sum::<u64>());
 /// println!("{outcome}"); // baseline created: …/sum_1k.json
 /// ```
 ///
 /// # Panics
-/// When the slowdown's interval lies entirely above the tolerance (the message shows both
+/// When the baseline is missing on CI or with `PERF_BASELINE=check`, when the slowdown's
+/// interval lies entirely above the tolerance (the message shows both
 /// summaries and how to accept the change), or when the baseline file is corrupt or of
 /// another format version (the message names the file and how to regenerate it).
 /// [`BaselineCheck`] returns the same as a `Result`.
 #[macro_export]
 macro_rules! assert_no_regression {
-    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {
-        $crate::regress::latency::__finish(
-            $crate::__perf_baseline_check!($name $(, $opt = $val)+).run($f),
-        )
-    };
-    ($name:expr, $f:expr $(,)?) => {
-        $crate::regress::latency::__finish($crate::__perf_baseline_check!($name).run($f))
-    };
+    ($($opt:ident = $val:expr),+ ; $name:expr, $f:expr $(,)?) => {{
+        let check = $crate::__perf_baseline_check!($name $(, $opt = $val)+);
+        let f = $f;
+        $crate::__perf_sync_only!(f);
+        $crate::regress::latency::__finish(check.run(f))
+    }};
+    ($name:expr, $f:expr $(,)?) => {{
+        let check = $crate::__perf_baseline_check!($name);
+        let f = $f;
+        $crate::__perf_sync_only!(f);
+        $crate::regress::latency::__finish(check.run(f))
+    }};
 }
 
 /// [`assert_no_regression!`] for async code: takes a closure that returns a future and
@@ -298,7 +335,7 @@ macro_rules! assert_no_regression {
 /// # rt.block_on(async {
 /// use perf_core::assert_no_regression_async;
 /// # let dir = tempfile::tempdir().unwrap();
-/// assert_no_regression_async!(samples = 100, warmup = 5, dir = dir.path();
+/// assert_no_regression_async!(samples = 100, warmup = 5, dir = dir.path(), ci = false;
 ///     "yield_once", || async { tokio::task::yield_now().await });
 /// # });
 /// ```

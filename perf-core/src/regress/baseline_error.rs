@@ -33,6 +33,15 @@ pub enum BaselineError {
         /// The I/O error.
         error: String,
     },
+    /// No baseline file exists, and this run may not create one: on CI (`CI` set) or with
+    /// `PERF_BASELINE=check`, a missing file would let the assertion pass without comparing.
+    #[error("baseline file {path} does not exist and {reason}: create it on a quiet machine with `PERF_BASELINE=update cargo test` (add `-p <crate> --test <name>` to narrow it) and commit the file")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// Why a missing file fails here.
+        reason: &'static str,
+    },
     /// The file is not a valid baseline.
     #[error("baseline file {path} is corrupt ({reason}); delete it, or rerun with PERF_BASELINE=update to regenerate it")]
     Corrupt {

@@ -1,7 +1,13 @@
 //! A CI gate over criterion's results: reads every `change/estimates.json` criterion wrote
 //! when it compared a run with a saved baseline, and flags each benchmark whose mean change
 //! has its lower confidence bound above a threshold. The `perf-gate` binary of the `perf`
-//! package is a thin command line over [`read_changes`] and [`GateReport`].
+//! package is a thin command line over [`read_report`] and [`GateReport`].
+//!
+//! Criterion never deletes results, so the folder also holds benchmarks that the latest run
+//! did not measure (filtered out, renamed, removed); their old `change/` files would give
+//! false regressions and false passes. Only benchmarks measured in the latest run are judged
+//! ([`Selection`]): by default those whose `new/estimates.json` was written within
+//! [`DEFAULT_RUN_WINDOW`] of the newest one. The others are listed as stale.
 //!
 //! CI recipe:
 //! ```text
@@ -12,11 +18,16 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
 /// Threshold when none is given: 5%.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
+
+/// How long one `cargo bench` run may take by default: a benchmark whose results are older
+/// than the newest one by more than this was not measured in the latest run.
+pub const DEFAULT_RUN_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// A confidence interval as criterion writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -59,6 +70,9 @@ pub struct BenchChange {
     pub path: PathBuf,
     /// The estimates.
     pub estimates: ChangeEstimates,
+    /// When criterion last measured it: the modification time of its `new/estimates.json`
+    /// (of the `change/` file when `new/` is absent).
+    pub measured: SystemTime,
 }
 
 /// How a benchmark's mean changed, judged against the threshold.
@@ -111,6 +125,19 @@ pub enum GateError {
         /// What did not parse.
         reason: String,
     },
+    /// `--only` named benchmarks that have no change data.
+    #[error("no criterion change data for {missing:?} under {root}; benchmarks found: {found:?}. Check the names (group/function/input), or drop --only to judge every benchmark of the latest run")]
+    UnknownBenches {
+        /// The folder.
+        root: PathBuf,
+        /// The names asked for but not found.
+        missing: Vec<String>,
+        /// The names found.
+        found: Vec<String>,
+    },
+    /// The run window is not a duration.
+    #[error("invalid window {0:?}: give how long one bench run takes, e.g. 1h or 20m")]
+    BadWindow(String),
     /// The threshold is not a number or percentage.
     #[error("invalid threshold {0:?}: give a percentage such as 5% (or 5), at least 0")]
     BadThreshold(String),
@@ -131,6 +158,18 @@ pub fn parse_threshold(raw: &str) -> Result<f64, GateError> {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v / 100.0),
         _ => Err(GateError::BadThreshold(raw.to_owned())),
     }
+}
+
+/// Parses a run window: `1h`, `30m`, `90s` (humantime syntax).
+///
+/// ```
+/// use std::time::Duration;
+/// use perf_core::gate::parse_window;
+/// assert_eq!(parse_window("30m").unwrap(), Duration::from_secs(1800));
+/// assert!(parse_window("soon").is_err());
+/// ```
+pub fn parse_window(raw: &str) -> Result<Duration, GateError> {
+    humantime::parse_duration(raw.trim()).map_err(|_| GateError::BadWindow(raw.to_owned()))
 }
 
 /// Parses one `change/estimates.json`.
@@ -188,6 +227,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BenchChange>) -> Result<(), GateE
             if file.is_file() {
                 let text = std::fs::read_to_string(&file).map_err(|e| io(&file, e))?;
                 let estimates = parse_change(&text, &file)?;
+                let new = dir.join("new").join("estimates.json");
+                let stamped = if new.is_file() { &new } else { &file };
+                let measured = std::fs::metadata(stamped)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| io(stamped, e))?;
                 let name = dir
                     .strip_prefix(root)
                     .unwrap_or(dir)
@@ -199,6 +243,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BenchChange>) -> Result<(), GateE
                     name,
                     path: file,
                     estimates,
+                    measured,
                 });
             }
         } else {
@@ -208,16 +253,79 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BenchChange>) -> Result<(), GateE
     Ok(())
 }
 
-/// The gate's judgement over all benchmarks.
+/// Which benchmarks the latest run measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Those measured within this long of the most recently measured one.
+    Window(Duration),
+    /// Exactly these names (`group/function/input`), e.g. the benches a CI job ran.
+    Only(Vec<String>),
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection::Window(DEFAULT_RUN_WINDOW)
+    }
+}
+
+/// Splits `changes` into those the latest run measured and the stale rest (in name order).
+pub fn split_stale(
+    root: &Path,
+    changes: Vec<BenchChange>,
+    selection: &Selection,
+) -> Result<(Vec<BenchChange>, Vec<BenchChange>), GateError> {
+    // Not measured.elapsed(): that would tie the verdict to the wall clock. The newest
+    // result stands in for "the latest run", so a gate run a day later judges the same set.
+    let newest = changes.iter().map(|c| c.measured).max();
+    let fresh = |c: &BenchChange| match selection {
+        Selection::Only(names) => names.contains(&c.name),
+        Selection::Window(window) => {
+            newest.is_some_and(|n| n.duration_since(c.measured).unwrap_or_default() <= *window)
+        }
+    };
+    if let Selection::Only(names) = selection {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| !changes.iter().any(|c| &c.name == *n))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(GateError::UnknownBenches {
+                root: root.to_owned(),
+                missing,
+                found: changes.into_iter().map(|c| c.name).collect(),
+            });
+        }
+    }
+    Ok(changes.into_iter().partition(|c| fresh(c)))
+}
+
+/// Reads the criterion folder and judges the benchmarks of the latest run at `threshold`.
+pub fn read_report(
+    root: &Path,
+    threshold: f64,
+    selection: &Selection,
+) -> Result<GateReport, GateError> {
+    let (changes, stale) = split_stale(root, read_changes(root)?, selection)?;
+    Ok(GateReport {
+        threshold,
+        changes,
+        stale,
+    })
+}
+
+/// The gate's judgement over the benchmarks of the latest run.
 ///
 /// ```
 /// use perf_core::gate::{parse_change, BenchChange, GateReport};
 /// use std::path::Path;
+/// use std::time::SystemTime;
 ///
 /// let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":0.08,"upper_bound":0.12},"point_estimate":0.10,"standard_error":0.01},
 ///                "median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":0.07,"upper_bound":0.11},"point_estimate":0.09,"standard_error":0.01}}"#;
-/// let change = BenchChange { name: "parse/small".into(), path: "x".into(), estimates: parse_change(json, Path::new("x")).unwrap() };
-/// let report = GateReport { threshold: 0.05, changes: vec![change] };
+/// let change = BenchChange { name: "parse/small".into(), path: "x".into(),
+///     estimates: parse_change(json, Path::new("x")).unwrap(), measured: SystemTime::now() };
+/// let report = GateReport { threshold: 0.05, changes: vec![change], stale: vec![] };
 /// assert_eq!(report.regressions().count(), 1);
 /// println!("{report}");
 /// ```
@@ -225,8 +333,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BenchChange>) -> Result<(), GateE
 pub struct GateReport {
     /// Threshold as a fraction.
     pub threshold: f64,
-    /// Every benchmark's change.
+    /// The changes of the benchmarks the latest run measured.
     pub changes: Vec<BenchChange>,
+    /// Benchmarks with change data from an earlier run: listed, not judged.
+    pub stale: Vec<BenchChange>,
 }
 
 impl GateReport {
@@ -294,12 +404,20 @@ impl fmt::Display for GateReport {
                 pct(c.estimates.median.point_estimate)
             )?;
         }
+        for c in &self.stale {
+            writeln!(
+                f,
+                "stale (not measured in the latest run, not judged): {}",
+                c.name
+            )?;
+        }
         write!(
             f,
-            "{} benchmarks, {} regressed beyond {:.2}%",
+            "{} benchmarks, {} regressed beyond {:.2}%, {} skipped as stale",
             self.changes.len(),
             regressed.len(),
-            self.threshold * 100.0
+            self.threshold * 100.0,
+            self.stale.len()
         )
     }
 }
@@ -368,6 +486,7 @@ mod tests {
         let report = GateReport {
             threshold: 0.05,
             changes,
+            stale: Vec::new(),
         };
         let text = report.to_string();
         assert!(
@@ -378,7 +497,7 @@ mod tests {
         );
         assert!(text.contains("render/exposition"), "{text}");
         assert!(
-            text.ends_with("3 benchmarks, 1 regressed beyond 5.00%"),
+            text.ends_with("3 benchmarks, 1 regressed beyond 5.00%, 0 skipped as stale"),
             "{text}"
         );
         // a higher threshold lets the 8%-lower-bound change pass
@@ -387,6 +506,55 @@ mod tests {
             ..report
         };
         assert_eq!(lenient.regressions().count(), 0);
+    }
+
+    fn age(root: &Path, bench: &str, by: Duration) {
+        let when = SystemTime::now() - by;
+        for sub in ["change", "new"] {
+            let file = root.join(bench).join(sub).join("estimates.json");
+            let f = std::fs::File::options().write(true).open(&file).unwrap();
+            f.set_modified(when).unwrap();
+        }
+    }
+
+    #[test]
+    fn benches_not_measured_in_the_latest_run_are_skipped_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        // the old run's regression must not fail this run, whose bench did not change
+        put(dir.path(), "old/removed", &estimates(0.30, 0.40, 0.50));
+        put(dir.path(), "parse/small", &estimates(-0.01, 0.0, 0.01));
+        age(dir.path(), "old/removed", Duration::from_secs(3 * 60 * 60));
+        age(dir.path(), "parse/small", Duration::from_secs(60));
+        let report = read_report(dir.path(), 0.05, &Selection::default()).unwrap();
+        let names = |v: &[BenchChange]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&report.changes), ["parse/small"]);
+        assert_eq!(names(&report.stale), ["old/removed"]);
+        assert_eq!(report.regressions().count(), 0);
+        let text = report.to_string();
+        assert!(
+            text.contains("stale (not measured in the latest run, not judged): old/removed"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 benchmarks, 0 regressed beyond 5.00%, 1 skipped as stale"),
+            "{text}"
+        );
+        // a window longer than the gap keeps both
+        let wide = Selection::Window(Duration::from_secs(4 * 60 * 60));
+        let report = read_report(dir.path(), 0.05, &wide).unwrap();
+        assert_eq!(names(&report.changes), ["old/removed", "parse/small"]);
+        assert_eq!(report.stale.len(), 0);
+        // an explicit list wins over times
+        let only = Selection::Only(vec!["old/removed".into()]);
+        let report = read_report(dir.path(), 0.05, &only).unwrap();
+        assert_eq!(names(&report.changes), ["old/removed"]);
+        assert_eq!(names(&report.stale), ["parse/small"]);
+        let err = read_report(dir.path(), 0.05, &Selection::Only(vec!["nope".into()])).unwrap_err();
+        let GateError::UnknownBenches { missing, found, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(missing, &["nope"]);
+        assert_eq!(found, &["old/removed", "parse/small"]);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! | variable | values | effect |
 //! |---|---|---|
 //! | `PERF_LATENCY_SCALE` | a positive number, e.g. `2` or `1.5` | multiplies every `assert_latency!` threshold (slow CI machines) |
-//! | `PERF_BASELINE` | `update`, or `check`/unset | `update` rewrites every baseline instead of comparing |
+//! | `PERF_BASELINE` | `update`, `check`, or unset | `update` rewrites every baseline instead of comparing; `check` fails when a baseline is missing; unset creates a missing one unless `CI` is set |
+//! | `CI` | any non-empty value | a missing baseline fails instead of being created (set by CI services) |
 //! | `PERF_BASELINE_DIR` | a directory | where baselines live (default `$CARGO_MANIFEST_DIR/perf-baselines`) |
 
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub const LATENCY_SCALE_VAR: &str = "PERF_LATENCY_SCALE";
 pub const BASELINE_MODE_VAR: &str = "PERF_BASELINE";
 /// Name of the baseline-directory variable.
 pub const BASELINE_DIR_VAR: &str = "PERF_BASELINE_DIR";
+/// Name of the variable CI services set (GitHub Actions, GitLab, Travis, CircleCI, ...).
+pub const CI_VAR: &str = "CI";
 
 /// An environment variable holds a value perf cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,31 +61,37 @@ pub fn latency_scale() -> Result<f64, EnvError> {
     parse_latency_scale(std::env::var(LATENCY_SCALE_VAR).ok().as_deref())
 }
 
-/// What a baseline assertion does with an existing baseline file.
+/// What a baseline assertion does with its baseline file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BaselineMode {
-    /// Compare with the file (write it only if it is missing). The default.
+    /// `PERF_BASELINE` unset: compare with the file; a missing file is written (with a note
+    /// on stderr) on a developer machine, and fails when `CI` is set, so a CI run that never
+    /// got its baselines committed cannot pass without comparing. The default.
     #[default]
+    Auto,
+    /// `PERF_BASELINE=check`: compare with the file; a missing file fails.
     Check,
     /// Measure and overwrite the file without comparing.
     Update,
 }
 
-/// Parses a `PERF_BASELINE` value; unset or empty means [`BaselineMode::Check`].
+/// Parses a `PERF_BASELINE` value; unset or empty means [`BaselineMode::Auto`].
 ///
 /// ```
 /// use perf_core::env::{parse_baseline_mode, BaselineMode};
 /// assert_eq!(parse_baseline_mode(Some("update")), Ok(BaselineMode::Update));
-/// assert_eq!(parse_baseline_mode(None), Ok(BaselineMode::Check));
+/// assert_eq!(parse_baseline_mode(Some("check")), Ok(BaselineMode::Check));
+/// assert_eq!(parse_baseline_mode(None), Ok(BaselineMode::Auto));
 /// ```
 pub fn parse_baseline_mode(raw: Option<&str>) -> Result<BaselineMode, EnvError> {
     match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("check") => Ok(BaselineMode::Check),
+        None | Some("") => Ok(BaselineMode::Auto),
+        Some("check") => Ok(BaselineMode::Check),
         Some("update") => Ok(BaselineMode::Update),
         Some(other) => Err(EnvError {
             var: BASELINE_MODE_VAR,
             value: other.to_owned(),
-            expected: "use `update` to rewrite baselines, or `check` (or unset it) to compare",
+            expected: "use `update` to rewrite baselines, `check` to compare and fail on a missing one, or unset it",
         }),
     }
 }
@@ -90,6 +99,23 @@ pub fn parse_baseline_mode(raw: Option<&str>) -> Result<BaselineMode, EnvError> 
 /// The baseline mode from `PERF_BASELINE`.
 pub fn baseline_mode() -> Result<BaselineMode, EnvError> {
     parse_baseline_mode(std::env::var(BASELINE_MODE_VAR).ok().as_deref())
+}
+
+/// Whether a `CI` value means "running on CI": any non-empty value (services set `true`).
+///
+/// ```
+/// use perf_core::env::parse_ci;
+/// assert!(parse_ci(Some("true")));
+/// assert!(!parse_ci(Some("")));
+/// assert!(!parse_ci(None));
+/// ```
+pub fn parse_ci(raw: Option<&str>) -> bool {
+    raw.is_some_and(|v| !v.trim().is_empty())
+}
+
+/// Whether `CI` is set in the process environment.
+pub fn ci() -> bool {
+    parse_ci(std::env::var(CI_VAR).ok().as_deref())
 }
 
 /// The baseline directory from a `PERF_BASELINE_DIR` value and a `CARGO_MANIFEST_DIR` value:

@@ -332,6 +332,10 @@ pub fn __finish<T, E: fmt::Display>(r: Result<T, E>) -> T {
 
 /// Asserts on the latency of a closure, or of a summary already recorded.
 ///
+/// A closure that returns a future (`|| async { .. }`) does not compile here: it would be
+/// created and dropped unpolled, timing nothing. Use
+/// [`assert_latency_async!`](crate::assert_latency_async) for it.
+///
 /// ```
 /// use perf_core::assert::{ms, us};
 /// use perf_core::assert_latency;
@@ -370,20 +374,24 @@ pub fn __finish<T, E: fmt::Display>(r: Result<T, E>) -> T {
 /// ```
 #[macro_export]
 macro_rules! assert_latency {
-    ($($opt:ident = $val:expr),+ ; $subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
+    ($($opt:ident = $val:expr),+ ; $subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {{
+        let subject = $subject;
+        $crate::__perf_sync_only!(subject);
         $crate::regress::latency::__finish($crate::regress::latency::LatencySubject::check_with(
-            $subject,
+            subject,
             &$crate::regress::latency::LatencyCheck::new() $(.$opt($val))+,
             &[$($crate::__perf_clause!($stat $op $thr)),+],
         ))
-    };
-    ($subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {
+    }};
+    ($subject:expr, $($stat:ident $op:tt $thr:expr),+ $(,)?) => {{
+        let subject = $subject;
+        $crate::__perf_sync_only!(subject);
         $crate::regress::latency::__finish($crate::regress::latency::LatencySubject::check_with(
-            $subject,
+            subject,
             &$crate::regress::latency::LatencyCheck::new(),
             &[$($crate::__perf_clause!($stat $op $thr)),+],
         ))
-    };
+    }};
 }
 
 /// [`assert_latency!`] for async code: takes a closure that returns a future, awaits each

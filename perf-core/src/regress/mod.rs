@@ -14,3 +14,5 @@ pub mod latency; // `assert_latency!`: clauses such as `p99 < ms(10)`
 mod latency_failure; // what a failing latency assertion shows
 pub mod ratio; // `assert_faster_than!`: candidate vs reference, interleaved
 pub mod sampler; // runs a closure many times and times each call
+#[doc(hidden)]
+pub mod sync_only; // a closure returning a future does not compile in a sync assertion

@@ -239,6 +239,9 @@ impl RatioCheck {
 /// measured interleaved in the same run; evaluates to the
 /// [`RatioEstimate`](crate::regress::bootstrap::RatioEstimate).
 ///
+/// Neither closure may return a future (that does not compile: the future would be dropped
+/// unpolled); run async work to completion inside the closure instead.
+///
 /// ```
 /// use perf_core::assert_faster_than;
 ///
@@ -259,17 +262,24 @@ impl RatioCheck {
 /// of 0, an invalid limit). [`RatioCheck`] returns the same as a `Result`.
 #[macro_export]
 macro_rules! assert_faster_than {
-    ($($opt:ident = $val:expr),+ ; $cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
+    ($($opt:ident = $val:expr),+ ; $cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {{
+        let (candidate, reference) = ($cand, $refr);
+        $crate::__perf_sync_only!(candidate);
+        $crate::__perf_sync_only!(reference);
         $crate::regress::latency::__finish(
             $crate::regress::ratio::RatioCheck::new() $(.$opt($val))+
-                .run($cand, $refr, $crate::__perf_cmp!($op), $limit),
+                .run(candidate, reference, $crate::__perf_cmp!($op), $limit),
         )
-    };
-    ($cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {
+    }};
+    ($cand:expr, $refr:expr, ratio $op:tt $limit:expr $(,)?) => {{
+        let (candidate, reference) = ($cand, $refr);
+        $crate::__perf_sync_only!(candidate);
+        $crate::__perf_sync_only!(reference);
         $crate::regress::latency::__finish(
-            $crate::regress::ratio::RatioCheck::new().run($cand, $refr, $crate::__perf_cmp!($op), $limit),
+            $crate::regress::ratio::RatioCheck::new()
+                .run(candidate, reference, $crate::__perf_cmp!($op), $limit),
         )
-    };
+    }};
 }
 
 /// `<` or `<=` as a [`Cmp`].
