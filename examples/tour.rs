@@ -50,6 +50,8 @@ mod mock_llm;
 #[allow(dead_code)]
 #[path = "service.rs"]
 mod service;
+#[path = "support/tour_check.rs"]
+mod tour_check;
 
 use mock_llm::BoxError;
 
@@ -428,54 +430,6 @@ fn print_llm(meter: &LlmMeter, streamed: &perf::llm::LlmCall) {
     );
 }
 
-// ---------------------------------------------------------------- the check
-
-/// What the tour must have shown; CI runs it, so a tour that finds nothing fails.
-/// Each problem is one line telling what was missing.
-fn check_tour(kept: &CollectingSink, meter: &LlmMeter) -> Vec<String> {
-    let mut problems = Vec::new();
-    match REPORT_WRAPPED_AT.get() {
-        None => problems.push("GET /report was never requested".to_owned()),
-        Some(at) => {
-            let found = kept.polls().into_iter().any(|p| {
-                p.location == *at
-                    && p.location.file() == file!()
-                    && p.task == Some("GET /report")
-                    && p.duration >= Duration::from_millis(25)
-            });
-            if !found {
-                problems.push(format!(
-                    "no slow poll of GET /report (a 25ms sleep) was reported at {}:{}",
-                    at.file(),
-                    at.line()
-                ));
-            }
-        }
-    }
-    let cost = meter
-        .totals()
-        .iter()
-        .fold(perf::llm::Cost::default(), |sum, t| sum + t.cost);
-    if cost.total <= perf::llm::Decimal::ZERO {
-        problems.push(format!(
-            "the LLM calls cost ${}, not more than $0",
-            cost.total
-        ));
-    }
-    let report = perf::report();
-    let template = report
-        .rows
-        .iter()
-        .find(|r| r.name == "load_report_template");
-    match template.map(|r| &r.summary) {
-        Some(s) if s.count > 0 && s.p99 >= Duration::from_millis(25) && s.p99 <= s.max => {}
-        other => problems.push(format!(
-            "tour::load_report_template (a 25ms sleep) has no p99 of at least 25ms in the report: {other:?}"
-        )),
-    }
-    problems
-}
-
 // ---------------------------------------------------------------- main
 
 struct Args {
@@ -615,7 +569,12 @@ async fn main() -> Result<(), BoxError> {
         )
         .into());
     }
-    let problems = check_tour(&kept.kept, &meter);
+    let problems = tour_check::check_tour(
+        &kept.kept,
+        &meter,
+        REPORT_WRAPPED_AT.get().copied(),
+        file!(),
+    );
     if !problems.is_empty() {
         eprintln!("the tour did not show what it should:");
         for p in &problems {

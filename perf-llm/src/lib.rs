@@ -38,7 +38,9 @@
 //! * `billing`: the exact fixed-point bill, its decimal fallback, the meter's running sum.
 //! * `call`: one call, [`LlmCall`], and how it ended, [`CallStatus`].
 //! * `response`: [`LlmResponse`], what a response tells the meter (usage, model, provider).
-//! * `meter`: [`LlmMeter`]: series and handles, exact totals, budgets, the `llm_call` event.
+//! * `series`: one meter series (provider, operation, model, error type): handles, totals.
+//! * `meter`: [`LlmMeter`]: prices and records calls, exact totals, budgets, the model cap.
+//! * `event`: the `llm_call` `tracing` event each recorded call emits.
 //! * [`names`]: every metric and attribute name, with the exporter's histogram buckets.
 //! * `pending`: `Pending`, the in-flight call guard that `#[llm_call]` generates code against.
 //! * [`stream`]: streamed responses metered chunk by chunk.
@@ -54,6 +56,7 @@ pub mod cache;
 mod call;
 mod cost;
 mod error;
+mod event;
 mod meter;
 pub mod names;
 mod pending;

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::billing::CostSum;
 use crate::budget::{BudgetKey, Budgets, Reservation};
-use crate::call::{CallStatus, LlmCall};
+use crate::call::LlmCall;
 use crate::cost::Cost;
 use crate::error::{BudgetExceeded, PriceError};
 use crate::names::{ATTR_MODEL, UNKNOWN_MODEL_TOTAL};
@@ -499,7 +499,7 @@ impl LlmMeter {
                 }
             }
         }
-        emit_event(call);
+        crate::event::emit(call);
     }
 
     /// Exact totals per (provider, operation, model), costliest first.
@@ -541,12 +541,8 @@ impl LlmMeter {
                 m
             })
             .collect();
-        v.sort_by(|a, b| {
-            b.cost
-                .total
-                .cmp(&a.cost.total)
-                .then_with(|| a.model.cmp(&b.model))
-        });
+        // Costliest first; ties by model.
+        v.sort_by(|a, b| (&b.cost.total, &a.model).cmp(&(&a.cost.total, &b.model)));
         v
     }
 }
@@ -559,44 +555,5 @@ fn saturating_add(a: &TokenUsage, b: &TokenUsage) -> TokenUsage {
         cache_write: a.cache_write.saturating_add(b.cache_write),
         cache_write_1h: a.cache_write_1h.saturating_add(b.cache_write_1h),
         reasoning: a.reasoning.saturating_add(b.reasoning),
-    }
-}
-
-fn emit_event(call: &LlmCall) {
-    let u = call.usage.usage().copied().unwrap_or_default();
-    // Normalised for the log only; the closures run only if a subscriber wants the event.
-    let cost = call.cost.as_ref();
-    macro_rules! ev {
-        ($lvl:expr) => {
-            tracing::event!(
-                name: "llm_call",
-                target: "perf_llm",
-                $lvl,
-                request_id = call.request_id.as_deref(),
-                gen_ai_provider_name = %call.provider,
-                gen_ai_operation_name = %call.operation,
-                gen_ai_request_model = %call.model,
-                usage = call.usage.as_str(),
-                input_tokens = u.input,
-                output_tokens = u.output,
-                cache_read_tokens = u.cache_read,
-                cache_write_tokens = u.cache_write,
-                reasoning_tokens = u.reasoning,
-                cost_usd = cost.map(|c| tracing::field::display(c.total.normalize())),
-                cache_savings_usd = cost.map(|c| tracing::field::display(c.cache_savings().normalize())),
-                latency_ms = call.latency.map(|d| d.as_secs_f64() * 1e3),
-                time_to_first_chunk_ms = call.time_to_first_chunk.map(|d| d.as_secs_f64() * 1e3),
-                decode_tokens_per_second = call.decode_tokens_per_second,
-                status = call.status.error_type().unwrap_or("ok"),
-                user = call.user.as_deref(),
-                endpoint = call.endpoint.as_deref(),
-                "llm_call"
-            )
-        };
-    }
-    if call.status == CallStatus::Ok {
-        ev!(tracing::Level::INFO);
-    } else {
-        ev!(tracing::Level::WARN);
     }
 }
