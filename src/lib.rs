@@ -8,6 +8,7 @@
 //!   report, Prometheus export, slow-call logging.
 //! * [`async_`] (`perf-async`): finds code that blocks inside async.
 //! * [`llm`] (`perf-llm`): token usage, exact cost, budgets, stream timing.
+//! * [`load`] (`perf-load`): open-loop load tests, break points, LLM-server benchmarks.
 //!
 //! ```
 //! let _t = perf::time("startup");
@@ -19,6 +20,7 @@
 
 pub use perf_async as async_;
 pub use perf_llm as llm;
+pub use perf_load as load;
 
 /// `perf-core`, re-exported whole, with one addition: [`core::export::prometheus`] starts
 /// the exporter with the bucket sets of every perf crate's histograms.
