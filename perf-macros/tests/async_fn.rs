@@ -105,12 +105,12 @@ fn timing_starts_at_the_first_poll_not_at_construction() {
         async move { 7 }
     }
     let mut fut = Box::pin(async_built_early());
-    std::thread::sleep(Duration::from_millis(30));
+    std::thread::sleep(Duration::from_millis(300));
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(7));
     let s = perf_core::summary_with("async_built_early", &[("result", "ok")]).unwrap();
     assert_eq!(s.count, 1);
-    assert!(s.max < Duration::from_millis(30), "{:?}", s.max);
+    assert!(s.max < Duration::from_millis(300), "{:?}", s.max);
 }
 
 #[timed]
