@@ -10,6 +10,7 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::push::{PushJob, PushTarget};
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};
@@ -33,6 +34,7 @@ pub struct PrometheusBuilder {
     max_label_values: usize,
     registry: &'static Registry,
     header_read_timeout: Duration,
+    push: Option<PushTarget>,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -61,6 +63,7 @@ impl PrometheusBuilder {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            push: None,
         }
     }
 
@@ -117,6 +120,57 @@ impl PrometheusBuilder {
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self
+    }
+
+    /// Pushes the exposition (what a scrape of `/metrics` gets: perf's histograms and the
+    /// facade's series) to the Prometheus Pushgateway at `url` (its base URL, plain http)
+    /// under `job`'s job name and grouping labels, every `interval` and once more when the
+    /// exporter is dropped: keep the exporter alive until the job's work is done. For jobs
+    /// that end before a scrape, e.g. a batch job, a CLI run or a CI benchmark.
+    ///
+    /// A push that fails (gateway down, refusing, or silent past [`PushJob::timeout`]) is
+    /// logged as a `tracing` ERROR (target `perf::push`, at most one a minute,
+    /// [`PUSH_ERROR_LOG_INTERVAL`](super::PUSH_ERROR_LOG_INTERVAL)) and the app goes on;
+    /// the next push is tried an interval later. Dropping the exporter waits at most the
+    /// push timeout for the final push.
+    ///
+    /// Fails with [`ExportError::Push`] on a URL that is not `http://host[:port][/prefix]`,
+    /// an empty job name, a grouping label key that is invalid, `job`, given twice or one
+    /// perf writes itself, or a zero interval or timeout.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), perf_core::ExportError> {
+    /// use std::time::Duration;
+    /// use perf_core::export::PushJob;
+    ///
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_push_gateway(
+    ///         "http://127.0.0.1:9091",
+    ///         Duration::from_secs(10),
+    ///         PushJob::new("nightly_bench").grouping_label("branch", "main"),
+    ///     )?
+    ///     .install()?;
+    /// // ... the job's work ...
+    /// drop(exporter); // the final push
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perf_core::export::PushJob;
+    ///
+    /// let refused = perf_core::export::prometheus()
+    ///     .with_push_gateway("https://gateway:9091", Duration::from_secs(10), PushJob::new("j"));
+    /// assert!(refused.is_err());
+    /// ```
+    pub fn with_push_gateway(
+        mut self,
+        url: impl AsRef<str>,
+        interval: Duration,
+        job: PushJob,
+    ) -> Result<Self, ExportError> {
+        self.push = Some(PushTarget::new(url.as_ref(), interval, job)?);
+        Ok(self)
     }
 
     /// Adds a label to every exported series; a key given again replaces its value. A
@@ -241,7 +295,7 @@ impl PrometheusBuilder {
             })),
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
-        let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep, self.push)?;
         Ok((recorder, exporter))
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::push::{PushTarget, Pusher};
 use super::server::{Periodic, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
@@ -40,6 +41,7 @@ pub struct PrometheusExporter {
     state: Arc<State>,
     server: Option<Server>,
     _upkeep: Option<Periodic>,
+    _push: Option<Pusher>,
 }
 
 impl std::fmt::Debug for PrometheusExporter {
@@ -52,11 +54,12 @@ impl std::fmt::Debug for PrometheusExporter {
 
 impl PrometheusExporter {
     /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
-    /// its header-read timeout.
+    /// its header-read timeout; if `push` is set, the push thread.
     pub(crate) fn start(
         state: Arc<State>,
         listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
+        push: Option<PushTarget>,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
             let state = state.clone();
@@ -74,10 +77,18 @@ impl PrometheusExporter {
             }
             None => None,
         };
+        let push = match push {
+            Some(target) => {
+                let state = state.clone();
+                Some(Pusher::spawn(target, Box::new(move || state.render()))?)
+            }
+            None => None,
+        };
         Ok(PrometheusExporter {
             state,
             server,
             _upkeep: upkeep,
+            _push: push,
         })
     }
 

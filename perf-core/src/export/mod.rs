@@ -20,6 +20,7 @@ mod bridge;
 mod builder;
 mod exporter;
 mod layer;
+mod push;
 mod server;
 mod text;
 
@@ -27,6 +28,7 @@ pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};
 pub use exporter::PrometheusExporter;
 pub use layer::{CardinalityLayer, CardinalityRecorder};
+pub use push::{PushConfigError, PushJob, DEFAULT_PUSH_TIMEOUT, PUSH_ERROR_LOG_INTERVAL};
 pub use text::{render, RenderOptions};
 
 pub use crate::names::{
