@@ -10,6 +10,7 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::process::ProcessCollector;
 use super::push::{PushJob, PushTarget};
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
@@ -35,6 +36,7 @@ pub struct PrometheusBuilder {
     registry: &'static Registry,
     header_read_timeout: Duration,
     push: Option<PushTarget>,
+    process_metrics: bool,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -64,6 +66,7 @@ impl PrometheusBuilder {
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             push: None,
+            process_metrics: false,
         }
     }
 
@@ -171,6 +174,30 @@ impl PrometheusBuilder {
     ) -> Result<Self, ExportError> {
         self.push = Some(PushTarget::new(url.as_ref(), interval, job)?);
         Ok(self)
+    }
+
+    /// Adds the process metrics of the Prometheus client libraries to every scrape (and
+    /// push), read from `/proc` at that moment, under their standard names so existing
+    /// dashboards work: `process_cpu_seconds_total`, `process_resident_memory_bytes`,
+    /// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`,
+    /// `process_start_time_seconds`, `process_threads` (see [`crate::names`]).
+    ///
+    /// Linux only: on a platform without `/proc` they are left out. `process_open_fds`
+    /// does not count the descriptor that lists `/proc/self/fd` (the client libraries
+    /// count it, so theirs read one higher).
+    ///
+    /// ```
+    /// let (_recorder, exporter) = perf_core::export::prometheus()
+    ///     .with_process_metrics()
+    ///     .build()
+    ///     .unwrap();
+    /// let text = exporter.render();
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(text.contains("\n# TYPE process_resident_memory_bytes gauge\n"));
+    /// ```
+    pub fn with_process_metrics(mut self) -> Self {
+        self.process_metrics = true;
+        self
     }
 
     /// Adds a label to every exported series; a key given again replaces its value. A
@@ -285,8 +312,12 @@ impl PrometheusBuilder {
         self.registry.label_guard().set_max(self.max_label_values);
         let layer = CardinalityLayer::new(self.max_label_values);
         let recorder = layer.layer(recorder);
+        let process = self
+            .process_metrics
+            .then(|| ProcessCollector::new(&self.global_labels));
         let state = Arc::new(State {
             handle: Some(handle),
+            process,
             registry: self.registry,
             renderer: Mutex::new(Renderer::new(&RenderOptions {
                 global_labels: self.global_labels,

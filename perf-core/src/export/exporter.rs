@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::process::ProcessCollector;
 use super::push::{PushTarget, Pusher};
 use super::server::{Periodic, Server};
 use super::text::Renderer;
@@ -16,6 +17,8 @@ use crate::registry::Registry;
 /// What a scrape renders: perf's registry and the facade recorder's handle.
 pub(crate) struct State {
     pub(crate) handle: Option<PrometheusHandle>,
+    /// Set by `with_process_metrics`: `/proc` read at each render.
+    pub(crate) process: Option<ProcessCollector>,
     pub(crate) registry: &'static Registry,
     /// Kept across scrapes: the bucket sets' text is prepared once, the buffers reused.
     pub(crate) renderer: Mutex<Renderer>,
@@ -30,6 +33,9 @@ impl State {
             .render(self.registry);
         if let Some(h) = &self.handle {
             out.push_str(&h.render());
+        }
+        if let Some(p) = &self.process {
+            p.render(&mut out);
         }
         out
     }

@@ -20,6 +20,7 @@ mod bridge;
 mod builder;
 mod exporter;
 mod layer;
+mod process;
 mod push;
 mod server;
 mod text;
