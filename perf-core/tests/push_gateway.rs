@@ -195,6 +195,7 @@ fn a_short_job_leaves_its_exact_counts_on_the_gateway() {
             PushJob::new("nightly etl").grouping_label("branch", "feature/x"),
         )
         .unwrap()
+        .with_process_metrics()
         .build()
         .unwrap();
 
@@ -234,6 +235,9 @@ fn a_short_job_leaves_its_exact_counts_on_the_gateway() {
     assert_eq!(bucket("0.025").as_deref(), Some("3"), "{text}");
     assert_eq!(bucket("0.05").as_deref(), Some("5"), "{text}");
     assert_eq!(bucket("+Inf").as_deref(), Some("5"), "{text}");
+    // The process metrics go along, beside the gateway's own of the same names.
+    #[cfg(target_os = "linux")]
+    assert!(at("process_threads").is_some(), "{text}");
     assert_eq!(
         value(
             &text,

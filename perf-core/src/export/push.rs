@@ -89,7 +89,20 @@ impl PushJob {
     }
 }
 
-/// A push gateway configuration the builder refused.
+/// A push gateway configuration the builder refused, inside [`ExportError::Push`].
+///
+/// ```
+/// use std::time::Duration;
+/// use perf_core::export::{PushConfigError, PushJob};
+/// use perf_core::ExportError;
+///
+/// let err = perf_core::export::prometheus()
+///     .with_push_gateway("http://127.0.0.1:9091", Duration::from_secs(10), PushJob::new(""))
+///     .unwrap_err();
+/// assert!(matches!(err, ExportError::Push(PushConfigError::EmptyJob)));
+/// ```
+///
+/// [`ExportError::Push`]: crate::ExportError::Push
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PushConfigError {
     /// The gateway's URL cannot be pushed to.
