@@ -386,6 +386,50 @@ fn a_gateway_that_never_answers_times_out_without_hanging_the_drop() {
 }
 
 #[test]
+fn each_push_that_times_out_closes_its_connection() {
+    logs();
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let (_recorder, exporter) = perf_core::export::prometheus()
+        .registry(leaked_registry())
+        .with_push_gateway(
+            &url,
+            Duration::from_millis(50),
+            PushJob::new("silent_often").timeout(Duration::from_millis(100)),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    for _ in 0..3 {
+        let mut conn = loop {
+            match silent.accept() {
+                Ok((conn, _)) => break conn,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("no push arrived: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        // The request, never answered; then the pusher gives up and closes: end of stream.
+        let mut request = Vec::new();
+        conn.read_to_end(&mut request)
+            .expect("the push closed its connection when it timed out");
+        assert!(
+            request.starts_with(b"PUT /metrics/job/silent_often HTTP/1.1\r\n"),
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+    }
+    drop(exporter);
+    let lines = log_lines(&format!("{url}/metrics/job/silent_often"));
+    assert_eq!(lines.len(), 1, "one error a minute: {lines:#?}");
+}
+
+#[test]
 fn a_bad_gateway_url_is_a_builder_error() {
     let err = perf_core::export::prometheus()
         .with_push_gateway("gateway:9091", Duration::from_secs(10), PushJob::new("j"))

@@ -274,24 +274,30 @@ async fn send(target: &PushTarget, body: String) -> Result<(), PushError> {
         .await
         .map_err(PushError::Connect)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
     let req = Request::put(target.path.as_str())
         .header(hyper::header::HOST, target.authority.as_str())
         .header(hyper::header::CONTENT_TYPE, TEXT_FORMAT)
         .body(Full::new(Bytes::from(body)))?;
-    let resp = sender.send_request(req).await?;
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let body = resp.into_body().collect().await?.to_bytes();
-    let body = String::from_utf8_lossy(&body[..body.len().min(512)])
-        .trim()
-        .to_owned();
-    Err(PushError::Status {
-        status: status.as_u16(),
-        body,
-    })
+    let exchange = async move {
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = resp.into_body().collect().await?.to_bytes();
+        let body = String::from_utf8_lossy(&body[..body.len().min(512)])
+            .trim()
+            .to_owned();
+        Err(PushError::Status {
+            status: status.as_u16(),
+            body,
+        })
+    };
+    // The connection is driven here, not spawned: nothing of a push outlives its timeout,
+    // so a gateway that never answers cannot pile up sockets or tasks. It ends by itself
+    // once the exchange, which owns the sender, is done.
+    let (result, _) = tokio::join!(exchange, conn);
+    result
 }
 
 /// What to log after a push.
@@ -385,7 +391,8 @@ impl Pusher {
                         break;
                     }
                 }
-                // A connection task a timeout left behind must not hold the thread.
+                // A host name lookup that a timeout gave up on still runs on tokio's blocking
+                // pool: do not wait for it.
                 runtime.shutdown_background();
             })?;
         Ok(Pusher {
