@@ -1,6 +1,7 @@
 //! `.ci/run` is what CI runs on a fresh machine. It must never stop a process it did not
-//! start, and it must never pass with the Prometheus tests skipped: without `prometheus` and
-//! `promtool` it fails, and it always runs the tests with `PERF_REQUIRE_PROMETHEUS=1`.
+//! start, and it must never pass with the Prometheus tests skipped: without `prometheus`,
+//! `promtool` or `prometheus-pushgateway` it fails, and it always runs the tests with
+//! `PERF_REQUIRE_PROMETHEUS=1` and `PERF_REQUIRE_PUSHGATEWAY=1`.
 
 use std::path::Path;
 
@@ -36,28 +37,28 @@ fn ci_requires_prometheus_at_top_level() {
     let script = ci_script();
     let lines = commands(&script);
     // Exported unconditionally: not inside an `if`, so a failed install cannot drop it.
-    let mut depth = 0i32;
-    let mut exported_at_top = false;
-    for line in &lines {
-        if line.starts_with("if ") {
-            depth += 1;
+    for require in ["PERF_REQUIRE_PROMETHEUS", "PERF_REQUIRE_PUSHGATEWAY"] {
+        let export = format!("export {require}=1");
+        let mut depth = 0i32;
+        let mut exported_at_top = false;
+        for line in &lines {
+            if line.starts_with("if ") {
+                depth += 1;
+            }
+            if *line == "fi" {
+                depth -= 1;
+            }
+            if *line == export && depth == 0 {
+                exported_at_top = true;
+            }
         }
-        if *line == "fi" {
-            depth -= 1;
-        }
-        if *line == "export PERF_REQUIRE_PROMETHEUS=1" && depth == 0 {
-            exported_at_top = true;
-        }
+        assert!(exported_at_top, ".ci/run must `{export}` outside any `if`");
     }
-    assert!(
-        exported_at_top,
-        ".ci/run must `export PERF_REQUIRE_PROMETHEUS=1` outside any `if`"
-    );
-    for tool in ["prometheus", "promtool"] {
+    for tool in ["prometheus", "promtool", "prometheus-pushgateway"] {
         assert!(
-            lines
-                .iter()
-                .any(|l| l.contains("command -v") && l.contains("exit 1") && l.contains("$tool"))
+            lines.iter().any(|l| l.contains("command -v")
+                && l.contains("exit 1")
+                && (l.contains("$tool") || l.contains(&format!(" {tool} "))))
                 && script.contains(&format!(" {tool}")),
             ".ci/run must fail when {tool} is missing"
         );

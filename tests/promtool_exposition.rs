@@ -18,12 +18,13 @@ static CHARGE: Callsite = Callsite::new("charge_card", module_path!())
 
 /// What an application using every crate exports: `#[timed]`-style callsites, a histogram,
 /// a wrapped future with one slow poll, a runtime's gauges, a priced LLM call and a call to
-/// a model the price table does not know.
+/// a model the price table does not know; the process metrics.
 fn exposition() -> String {
     // The facade's exporter: it gives the gen_ai histograms perf-llm's bucket sets.
     let (recorder, exporter) = perf::core::export::prometheus()
         .add_global_label("service", "payments")
         .unwrap()
+        .with_process_metrics()
         .build()
         .unwrap();
     CHARGE.record(2_000_000, Outcome::Ok);
@@ -75,9 +76,14 @@ fn promtool_accepts_the_exposition() {
     assert!(text.contains("function_calls_total{service=\"payments\",function=\"charge_card\",module=\"promtool_exposition\",result=\"panic\",tier=\"gold\"} 1"), "{text}");
     assert!(text.contains("gen_ai_client_operation_duration_seconds_bucket{service=\"payments\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",le=\"0.08\"} 0"), "{text}");
     // Every family the app touched is in the text, so promtool judges all of them.
+    // The process metrics exist where /proc does.
+    let process = perf::core::names::METRICS
+        .iter()
+        .filter(|n| cfg!(target_os = "linux") && n.starts_with("process_"));
     for name in perf::async_::names::METRICS
         .iter()
         .chain(perf::llm::names::METRICS)
+        .chain(process)
     {
         assert!(
             text.contains(&format!("\n# TYPE {name} ")),

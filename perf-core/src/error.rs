@@ -60,6 +60,11 @@ pub enum ExportError {
         "invalid histogram buckets {0:?}: give finite, strictly increasing upper bounds in seconds"
     )]
     InvalidBuckets(Vec<f64>),
+    /// The push gateway configuration is not usable (see the [`PushConfigError`]).
+    ///
+    /// [`PushConfigError`]: crate::export::PushConfigError
+    #[error("push gateway refused: {0}")]
+    Push(#[from] crate::export::PushConfigError),
     /// The exporter's background thread could not start.
     #[error("could not start the exporter's thread: {0}")]
     Thread(#[from] std::io::Error),

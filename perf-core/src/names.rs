@@ -23,12 +23,37 @@ pub(crate) const LABEL_RESULT: &str = "result";
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub const HTTP_SERVER_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
 
+/// Total user and system CPU time of the process, in seconds (counter). This and the other
+/// `PROCESS_*` names are the Prometheus client libraries' process metrics, exported on Linux
+/// by an exporter built with `with_process_metrics`.
+pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds_total";
+/// Open file descriptors of the process (gauge).
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+/// The process's limit on open file descriptors, its soft `RLIMIT_NOFILE` (gauge).
+pub const PROCESS_MAX_FDS: &str = "process_max_fds";
+/// Virtual memory size of the process, in bytes (gauge).
+pub const PROCESS_VIRTUAL_MEMORY: &str = "process_virtual_memory_bytes";
+/// Resident memory size of the process, in bytes (gauge).
+pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// When the process started, in seconds since the Unix epoch (gauge).
+pub const PROCESS_START_TIME: &str = "process_start_time_seconds";
+/// OS threads of the process (gauge).
+pub const PROCESS_THREADS: &str = "process_threads";
+
 /// Every metric family perf-core exports (`HTTP_SERVER_REQUEST_DURATION` with feature
-/// `tower`): what a dashboard or an alert rule may read.
+/// `tower`, the `PROCESS_*` ones on Linux with `with_process_metrics`): what a dashboard or
+/// an alert rule may read.
 pub const METRICS: &[&str] = &[
     FUNCTION_DURATION,
     FUNCTION_CALLS,
     HTTP_SERVER_REQUEST_DURATION,
+    PROCESS_CPU_SECONDS,
+    PROCESS_OPEN_FDS,
+    PROCESS_MAX_FDS,
+    PROCESS_VIRTUAL_MEMORY,
+    PROCESS_RESIDENT_MEMORY,
+    PROCESS_START_TIME,
+    PROCESS_THREADS,
 ];
 
 /// The request method label of [`HTTP_SERVER_REQUEST_DURATION`].

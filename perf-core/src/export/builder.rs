@@ -10,6 +10,8 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::process::ProcessCollector;
+use super::push::{PushJob, PushTarget};
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};
@@ -33,6 +35,8 @@ pub struct PrometheusBuilder {
     max_label_values: usize,
     registry: &'static Registry,
     header_read_timeout: Duration,
+    push: Option<PushTarget>,
+    process_metrics: bool,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -61,6 +65,8 @@ impl PrometheusBuilder {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            push: None,
+            process_metrics: false,
         }
     }
 
@@ -116,6 +122,81 @@ impl PrometheusBuilder {
     /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Pushes the exposition (what a scrape of `/metrics` gets: perf's histograms and the
+    /// facade's series) to the Prometheus Pushgateway at `url` (its base URL, plain http)
+    /// under `job`'s job name and grouping labels, every `interval` and once more when the
+    /// exporter is dropped: keep the exporter alive until the job's work is done. For jobs
+    /// that end before a scrape, e.g. a batch job, a CLI run or a CI benchmark.
+    ///
+    /// A push that fails (gateway down, refusing, or silent past [`PushJob::timeout`]) is
+    /// logged as a `tracing` ERROR (target `perf::push`, at most one a minute,
+    /// [`PUSH_ERROR_LOG_INTERVAL`](super::PUSH_ERROR_LOG_INTERVAL)) and the app goes on;
+    /// the next push is tried an interval later. Dropping the exporter waits at most the
+    /// push timeout for the final push.
+    ///
+    /// Fails with [`ExportError::Push`] on a URL that is not `http://host[:port][/prefix]`,
+    /// an empty job name, a grouping label key that is invalid, `job`, given twice or one
+    /// perf writes itself, or a zero interval or timeout.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), perf_core::ExportError> {
+    /// use std::time::Duration;
+    /// use perf_core::export::PushJob;
+    ///
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_push_gateway(
+    ///         "http://127.0.0.1:9091",
+    ///         Duration::from_secs(10),
+    ///         PushJob::new("nightly_bench").grouping_label("branch", "main"),
+    ///     )?
+    ///     .install()?;
+    /// // ... the job's work ...
+    /// drop(exporter); // the final push
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use perf_core::export::PushJob;
+    ///
+    /// let refused = perf_core::export::prometheus()
+    ///     .with_push_gateway("https://gateway:9091", Duration::from_secs(10), PushJob::new("j"));
+    /// assert!(refused.is_err());
+    /// ```
+    pub fn with_push_gateway(
+        mut self,
+        url: impl AsRef<str>,
+        interval: Duration,
+        job: PushJob,
+    ) -> Result<Self, ExportError> {
+        self.push = Some(PushTarget::new(url.as_ref(), interval, job)?);
+        Ok(self)
+    }
+
+    /// Adds the process metrics of the Prometheus client libraries to every scrape (and
+    /// push), read from `/proc` at that moment, under their standard names so existing
+    /// dashboards work: `process_cpu_seconds_total`, `process_resident_memory_bytes`,
+    /// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`,
+    /// `process_start_time_seconds`, `process_threads` (see [`crate::names`]).
+    ///
+    /// Linux only: on a platform without `/proc` they are left out. `process_open_fds`
+    /// does not count the descriptor that lists `/proc/self/fd` (the client libraries
+    /// count it, so theirs read one higher).
+    ///
+    /// ```
+    /// let (_recorder, exporter) = perf_core::export::prometheus()
+    ///     .with_process_metrics()
+    ///     .build()
+    ///     .unwrap();
+    /// let text = exporter.render();
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(text.contains("\n# TYPE process_resident_memory_bytes gauge\n"));
+    /// ```
+    pub fn with_process_metrics(mut self) -> Self {
+        self.process_metrics = true;
         self
     }
 
@@ -231,8 +312,12 @@ impl PrometheusBuilder {
         self.registry.label_guard().set_max(self.max_label_values);
         let layer = CardinalityLayer::new(self.max_label_values);
         let recorder = layer.layer(recorder);
+        let process = self
+            .process_metrics
+            .then(|| ProcessCollector::new(&self.global_labels));
         let state = Arc::new(State {
             handle: Some(handle),
+            process,
             registry: self.registry,
             renderer: Mutex::new(Renderer::new(&RenderOptions {
                 global_labels: self.global_labels,
@@ -241,7 +326,7 @@ impl PrometheusBuilder {
             })),
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
-        let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep, self.push)?;
         Ok((recorder, exporter))
     }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::process::ProcessCollector;
+use super::push::{PushTarget, Pusher};
 use super::server::{Periodic, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
@@ -15,6 +17,8 @@ use crate::registry::Registry;
 /// What a scrape renders: perf's registry and the facade recorder's handle.
 pub(crate) struct State {
     pub(crate) handle: Option<PrometheusHandle>,
+    /// Set by `with_process_metrics`: `/proc` read at each render.
+    pub(crate) process: Option<ProcessCollector>,
     pub(crate) registry: &'static Registry,
     /// Kept across scrapes: the bucket sets' text is prepared once, the buffers reused.
     pub(crate) renderer: Mutex<Renderer>,
@@ -30,6 +34,9 @@ impl State {
         if let Some(h) = &self.handle {
             out.push_str(&h.render());
         }
+        if let Some(p) = &self.process {
+            p.render(&mut out);
+        }
         out
     }
 }
@@ -40,6 +47,7 @@ pub struct PrometheusExporter {
     state: Arc<State>,
     server: Option<Server>,
     _upkeep: Option<Periodic>,
+    _push: Option<Pusher>,
 }
 
 impl std::fmt::Debug for PrometheusExporter {
@@ -52,11 +60,12 @@ impl std::fmt::Debug for PrometheusExporter {
 
 impl PrometheusExporter {
     /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
-    /// its header-read timeout.
+    /// its header-read timeout; if `push` is set, the push thread.
     pub(crate) fn start(
         state: Arc<State>,
         listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
+        push: Option<PushTarget>,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
             let state = state.clone();
@@ -74,10 +83,18 @@ impl PrometheusExporter {
             }
             None => None,
         };
+        let push = match push {
+            Some(target) => {
+                let state = state.clone();
+                Some(Pusher::spawn(target, Box::new(move || state.render()))?)
+            }
+            None => None,
+        };
         Ok(PrometheusExporter {
             state,
             server,
             _upkeep: upkeep,
+            _push: push,
         })
     }
 

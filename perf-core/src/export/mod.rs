@@ -1,6 +1,9 @@
 //! Prometheus export: perf's own histograms, rendered from their shards at scrape time,
 //! served in one exposition with everything recorded through the `metrics` facade (the
-//! counters and gauges of perf-llm, perf-async and the application).
+//! counters and gauges of perf-llm, perf-async and the application). Optionally with the
+//! process metrics read from `/proc` ([`PrometheusBuilder::with_process_metrics`], Linux), and
+//! pushed to a Pushgateway for jobs too short to be scraped
+//! ([`PrometheusBuilder::with_push_gateway`]).
 //!
 //! Timed calls are **not** pushed through the facade per call: measured here, a cached
 //! `metrics::Histogram` record into metrics-exporter-prometheus costs ~40 ns and slows 5×
@@ -20,6 +23,8 @@ mod bridge;
 mod builder;
 mod exporter;
 mod layer;
+mod process;
+mod push;
 mod server;
 mod text;
 
@@ -27,6 +32,7 @@ pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};
 pub use exporter::PrometheusExporter;
 pub use layer::{CardinalityLayer, CardinalityRecorder};
+pub use push::{PushConfigError, PushJob, DEFAULT_PUSH_TIMEOUT, PUSH_ERROR_LOG_INTERVAL};
 pub use text::{render, RenderOptions};
 
 pub use crate::names::{
