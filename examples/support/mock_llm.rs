@@ -233,11 +233,12 @@ pub async fn chat_stream(
     let usage_of = move |chunk: &Result<Bytes, hyper::Error>| -> Option<TokenUsage> {
         let Ok(bytes) = chunk else { return None };
         let events = sse.feed(bytes).ok()?;
+        // The last usage in the frame wins, as MeteredStream keeps the last one it is given.
         events
             .iter()
+            .rev()
             .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
-            .filter_map(|v| openai_chat_usage(&v))
-            .last()
+            .find_map(|v| openai_chat_usage(&v))
     };
     let metered =
         MeteredStream::new(resp.into_body().into_data_stream(), call, usage_of).meter(meter);

@@ -186,26 +186,20 @@ impl ResourceReport {
             .reduce(f64::max)
     }
 
-    /// Per GPU index: its name, peak memory used, total memory and peak utilization.
-    pub fn gpu_peaks(&self) -> Vec<(u32, String, Option<u64>, Option<u64>, Option<u32>)> {
-        let mut peaks: Vec<(u32, String, Option<u64>, Option<u64>, Option<u32>)> = Vec::new();
+    /// Per GPU, in index order: the largest memory used, total and utilization sampled.
+    pub fn gpu_peaks(&self) -> Vec<GpuSample> {
+        let mut peaks: Vec<GpuSample> = Vec::new();
         for g in self.gpu.iter().flat_map(|t| &t.gpus) {
-            match peaks.iter_mut().find(|p| p.0 == g.index) {
+            match peaks.iter_mut().find(|p| p.index == g.index) {
                 Some(p) => {
-                    p.2 = p.2.max(g.memory_used_mib);
-                    p.3 = p.3.max(g.memory_total_mib);
-                    p.4 = p.4.max(g.utilization_pct);
+                    p.memory_used_mib = p.memory_used_mib.max(g.memory_used_mib);
+                    p.memory_total_mib = p.memory_total_mib.max(g.memory_total_mib);
+                    p.utilization_pct = p.utilization_pct.max(g.utilization_pct);
                 }
-                None => peaks.push((
-                    g.index,
-                    g.name.clone(),
-                    g.memory_used_mib,
-                    g.memory_total_mib,
-                    g.utilization_pct,
-                )),
+                None => peaks.push(g.clone()),
             }
         }
-        peaks.sort_by_key(|p| p.0);
+        peaks.sort_by_key(|p| p.index);
         peaks
     }
 }
@@ -235,13 +229,15 @@ impl fmt::Display for ResourceReport {
             let note = self.gpu_note.as_deref().unwrap_or("nvidia-smi listed none");
             return writeln!(f, "no GPU found ({note})");
         }
-        for (index, name, used, total, util) in peaks {
+        for g in peaks {
             writeln!(
                 f,
-                "GPU {index} {name}: peak memory {} of {} MiB, peak utilization {}%",
-                or_na(used),
-                or_na(total),
-                or_na(util)
+                "GPU {} {}: peak memory {} of {} MiB, peak utilization {}%",
+                g.index,
+                g.name,
+                or_na(g.memory_used_mib),
+                or_na(g.memory_total_mib),
+                or_na(g.utilization_pct)
             )?;
         }
         Ok(())

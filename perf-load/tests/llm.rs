@@ -39,6 +39,7 @@ async fn ttft_itl_and_tokens_per_second_match_the_mock() {
     };
     let mock = MockServer::start(config).await.unwrap();
     let r = run(&mock, |b| b.concurrency([1]).requests(4).input_tokens(16)).await;
+    println!("{r}");
     let l = &r.levels[0];
     assert_eq!((l.requests, l.completed, l.errors), (4, 4, 0));
     assert_eq!(
@@ -90,21 +91,23 @@ async fn without_a_usage_chunk_tokens_are_counted_and_marked_estimated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_breaks_where_the_mock_runs_out_of_capacity() {
-    // Two slots, 50 + 4 × 20 = 130 ms per request: at concurrency 4, half the requests wait
-    // a whole request for a slot, so their TTFT is about 180 ms, above the 120 ms SLO.
+    // Two slots, 50 + 9 × 20 = 230 ms per request: at concurrency 4, half the requests wait
+    // a whole request for a slot, so their TTFT is about 280 ms, far above the 150 ms SLO,
+    // while at concurrency 1 and 2 it is 50 ms, far below.
     let config = MockConfig {
         ttft: ms(50),
         gap: ms(20),
-        chunks: 5,
+        chunks: 10,
         capacity: Some(2),
         ..MockConfig::default()
     };
     let mock = MockServer::start(config).await.unwrap();
     let slo = Slo {
-        ttft_p99: Some(ms(120)),
+        ttft_p99: Some(ms(150)),
         ..Slo::default()
     };
     let r = run(&mock, |b| b.concurrency([1, 2, 4, 8]).requests(8).slo(slo)).await;
+    println!("{r}");
     let levels: Vec<Level> = r.levels.iter().map(|l| l.level).collect();
     assert_eq!(levels, [1, 2, 4].map(Level::Concurrency));
     assert_eq!(r.last_good, Some(Level::Concurrency(2)));

@@ -197,6 +197,7 @@ impl LlmBenchmark {
             break_point: None,
             last_good: None,
             stopped_early: false,
+            resources: None,
         };
         for (i, level) in self.levels.iter().enumerate() {
             let bodies = Arc::new(self.bodies(i));

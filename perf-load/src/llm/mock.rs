@@ -103,7 +103,12 @@ struct Shared {
 impl MockServer {
     /// Starts the mock on 127.0.0.1, on a port the OS picks, on the current tokio runtime.
     pub async fn start(config: MockConfig) -> std::io::Result<MockServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on_port(0, config).await
+    }
+
+    /// Starts the mock on 127.0.0.1:`port` (0: the OS picks), on the current tokio runtime.
+    pub async fn start_on_port(port: u16, config: MockConfig) -> std::io::Result<MockServer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let served = Arc::new(AtomicU64::new(0));
         let shared = Arc::new(Shared {

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::llm::error::LlmError;
 use crate::llm::level::{Level, LevelReport};
+use crate::resources::ResourceReport;
 
 /// The service level a benchmark judges each level against. A level breaks it when its
 /// TTFT p99 or ITL p99 is above the limit, or when more requests failed than allowed.
@@ -173,12 +174,22 @@ pub struct LlmReport {
     /// Levels after the break point were not run (the default, so an overloaded server is
     /// not pushed further).
     pub stopped_early: bool,
+    /// What the server used meanwhile, if it was sampled ([`crate::resources`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceReport>,
 }
 
 impl LlmReport {
     /// Whether every level met the SLO.
     pub fn passed(&self) -> bool {
         self.break_point.is_none()
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // Every field serializes to a JSON value: maps have string keys, floats are finite
+        // or become null.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 }
 
@@ -254,9 +265,13 @@ impl fmt::Display for LlmReport {
                 if self.stopped_early {
                     write!(f, " (stopped there; later levels not run)")?;
                 }
-                writeln!(f)
+                writeln!(f)?;
             }
-            None => writeln!(f, "no break point: every level met the SLO"),
+            None => writeln!(f, "no break point: every level met the SLO")?,
+        }
+        match &self.resources {
+            Some(r) => write!(f, "{r}"),
+            None => Ok(()),
         }
     }
 }
