@@ -9,10 +9,10 @@
 //!
 //! | here | vLLM `benchmark_serving.py` | genai-perf | meaning |
 //! |---|---|---|---|
-//! | `ttft` | `ttft` | `time_to_first_token` | request sent → first content chunk |
+//! | `ttft` | `ttft` | `time_to_first_token` | request sent → first chunk with text (vLLM: with `choices`) |
 //! | `itl` | `itl` | — | gap between consecutive content chunks |
 //! | `tpot` | `tpot` | `inter_token_latency` | `(e2el − ttft) / (output tokens − 1)` per request |
-//! | `e2el` | `e2el` | `request_latency` | request sent → last chunk |
+//! | `e2el` | `e2el` | `request_latency` | request sent → last chunk with `choices` |
 //! | `requests_per_s` | `request_throughput` | `request_throughput` | completed requests / level duration |
 //! | `output_tokens_per_s` | `output_throughput` | `output_token_throughput` | output tokens / level duration |
 //! | `output_tokens_per_s_per_request` | — | `output_token_throughput_per_request` | mean of output tokens / e2el |

@@ -14,7 +14,8 @@ use crate::llm::error::RequestError;
 ///   request) to the first chunk carrying content;
 /// * `itl`: the gaps between consecutive content chunks (one per chunk after the first);
 /// * `tpot`: `(e2el − ttft) / (output_tokens − 1)`, when more than one token came;
-/// * `e2el`: from sending to the last data event (the usage chunk, when there is one);
+/// * `e2el`: from sending to the last chunk with `choices` (vLLM's `most_recent_timestamp`:
+///   the usage chunk after it does not count);
 /// * `output_tokens`: `usage.completion_tokens` of the usage chunk, else the number of
 ///   content chunks with `output_tokens_estimated` set.
 ///
@@ -65,7 +66,7 @@ pub(crate) struct StreamTiming {
     start: u64,
     first: Option<u64>,
     last_content: Option<u64>,
-    last_event: Option<u64>,
+    last_choice: Option<u64>,
     itl: Vec<Duration>,
     content_chunks: u64,
     usage: Option<TokenUsage>,
@@ -81,7 +82,7 @@ impl StreamTiming {
             start,
             first: None,
             last_content: None,
-            last_event: None,
+            last_choice: None,
             itl: Vec::new(),
             content_chunks: 0,
             usage: None,
@@ -107,7 +108,13 @@ impl StreamTiming {
                 msg.map_or_else(|| truncate(&err.to_string()), str::to_owned),
             ));
         }
-        self.last_event = Some(now);
+        if chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty())
+        {
+            self.last_choice = Some(now);
+        }
         if has_content(&chunk) {
             self.content_chunks += 1;
             if self.first.is_none() {
@@ -134,7 +141,7 @@ impl StreamTiming {
             return Err(RequestError::NoContent);
         };
         let ttft = nanos(self.start, first);
-        let e2el = nanos(self.start, self.last_event.unwrap_or(now));
+        let e2el = nanos(self.start, self.last_choice.unwrap_or(now));
         let (output_tokens, estimated) = match self.usage {
             Some(u) => (u.output, false),
             None => (self.content_chunks, true),
@@ -210,12 +217,13 @@ mod tests {
             m.itl,
             [Duration::from_millis(20), Duration::from_millis(30)]
         );
-        assert_eq!(m.e2el, Duration::from_millis(160));
+        // The finish chunk at 150 ms, not the usage chunk after it.
+        assert_eq!(m.e2el, Duration::from_millis(150));
         assert_eq!((m.output_tokens, m.output_tokens_estimated), (5, false));
         assert_eq!(m.input_tokens, Some(7));
-        // (160 − 100) ms / (5 − 1)
-        assert_eq!(m.tpot, Some(Duration::from_millis(15)));
-        assert_eq!(m.output_tokens_per_s(), Some(5.0 / 0.16));
+        // (150 − 100) ms / (5 − 1)
+        assert_eq!(m.tpot, Some(Duration::from_micros(12_500)));
+        assert_eq!(m.output_tokens_per_s(), Some(5.0 / 0.15));
     }
 
     #[test]
