@@ -10,13 +10,10 @@ use perf_core::clock::Clock;
 use serde_json::json;
 
 use crate::llm::client::{stream_once, Endpoint, Target};
-use crate::llm::error::{LlmError, RequestError};
-use crate::llm::level::{Level, LevelReport};
+use crate::llm::error::LlmError;
+use crate::llm::level::{Level, LevelReport, LevelTally};
 use crate::llm::prompts::{synthetic_prompts, Prompt};
 use crate::llm::report::{BreakPoint, LlmReport, Slo};
-use crate::llm::timing::RequestMetrics;
-
-type Outcome = Result<RequestMetrics, RequestError>;
 
 /// A benchmark of an OpenAI-compatible `/v1/chat/completions` endpoint: each level sends
 /// `requests` streamed chat completions (`stream: true`, `stream_options.include_usage`),
@@ -202,12 +199,12 @@ impl LlmBenchmark {
         for (i, level) in self.levels.iter().enumerate() {
             let bodies = Arc::new(self.bodies(i));
             let start = target.clock.now_nanos();
-            let outcomes = match *level {
-                Level::Concurrency(n) => closed_loop(&target, &bodies, n).await,
-                Level::Rate(r) => open_loop(&target, &bodies, r).await,
-            };
-            let took = target.clock.elapsed_since(start);
-            let result = LevelReport::from_outcomes(*level, outcomes, took);
+            let tally = Arc::new(LevelTally::default());
+            match *level {
+                Level::Concurrency(n) => closed_loop(&target, &bodies, n, &tally).await,
+                Level::Rate(r) => open_loop(&target, &bodies, r, &tally).await,
+            }
+            let result = tally.finish(*level, target.clock.elapsed_since(start));
             on_level(&result);
             let verdict = self.slo.judge(&result);
             report.levels.push(result);
@@ -247,54 +244,56 @@ impl LlmBenchmark {
     }
 }
 
-fn joined(r: Result<Vec<Outcome>, tokio::task::JoinError>) -> Vec<Outcome> {
-    match r {
-        Ok(v) => v,
-        // A panic in a request is a bug in this crate: show it, do not count it.
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Vec::new(),
+fn joined(r: Result<(), tokio::task::JoinError>) {
+    // A panic in a request is a bug in this crate: show it, do not count it.
+    if let Err(e) = r {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
     }
 }
 
 /// `n` workers, each sending the next body as soon as its previous request ended.
-async fn closed_loop(target: &Arc<Target>, bodies: &Arc<Vec<Bytes>>, n: usize) -> Vec<Outcome> {
+async fn closed_loop(
+    target: &Arc<Target>,
+    bodies: &Arc<Vec<Bytes>>,
+    n: usize,
+    tally: &Arc<LevelTally>,
+) {
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..n.min(bodies.len()))
         .map(|_| {
-            let (target, bodies, next) = (target.clone(), bodies.clone(), next.clone());
+            let (target, bodies, next, tally) =
+                (target.clone(), bodies.clone(), next.clone(), tally.clone());
             tokio::spawn(async move {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else {
-                        return out;
-                    };
-                    out.push(stream_once(&target, body.clone()).await);
+                while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    tally.add(stream_once(&target, body.clone()).await);
                 }
             })
         })
         .collect();
-    let mut outcomes = Vec::with_capacity(bodies.len());
     for w in workers {
-        outcomes.extend(joined(w.await));
+        joined(w.await);
     }
-    outcomes
 }
 
 /// One request started every `1 / rate` seconds, on schedule, whatever earlier ones do.
-async fn open_loop(target: &Arc<Target>, bodies: &Arc<Vec<Bytes>>, rate: f64) -> Vec<Outcome> {
+async fn open_loop(
+    target: &Arc<Target>,
+    bodies: &Arc<Vec<Bytes>>,
+    rate: f64,
+    tally: &Arc<LevelTally>,
+) {
     let start = tokio::time::Instant::now();
     let mut requests = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.iter().enumerate() {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
-        let (target, body) = (target.clone(), body.clone());
+        let (target, body, tally) = (target.clone(), body.clone(), tally.clone());
         requests.push(tokio::spawn(async move {
-            vec![stream_once(&target, body).await]
+            tally.add(stream_once(&target, body).await);
         }));
     }
-    let mut outcomes = Vec::with_capacity(bodies.len());
     for r in requests {
-        outcomes.extend(joined(r.await));
+        joined(r.await);
     }
-    outcomes
 }

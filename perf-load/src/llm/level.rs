@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use perf_core::{LatencyHistogram, LatencySummary};
@@ -113,69 +114,11 @@ impl LevelReport {
         outcomes: Vec<Result<RequestMetrics, RequestError>>,
         duration: Duration,
     ) -> Self {
-        let [ttft, tpot, itl, e2el] = std::array::from_fn(|_| LatencyHistogram::new());
-        let mut r = LevelReport {
-            level,
-            requests: outcomes.len() as u64,
-            completed: 0,
-            errors: 0,
-            error_kinds: BTreeMap::new(),
-            error_examples: BTreeMap::new(),
-            duration,
-            request_throughput: 0.0,
-            output_throughput: 0.0,
-            output_throughput_per_request: 0.0,
-            total_output_tokens: 0,
-            estimated_output_requests: 0,
-            total_input_tokens: 0,
-            ttft: LatencySummary::default(),
-            tpot: LatencySummary::default(),
-            itl: LatencySummary::default(),
-            e2el: LatencySummary::default(),
-        };
-        let mut per_request = 0.0;
+        let tally = LevelTally::default();
         for outcome in outcomes {
-            match outcome {
-                Ok(m) => {
-                    r.completed += 1;
-                    ttft.record(m.ttft);
-                    e2el.record(m.e2el);
-                    if let Some(t) = m.tpot {
-                        tpot.record(t);
-                    }
-                    for gap in &m.itl {
-                        itl.record(*gap);
-                    }
-                    r.total_output_tokens += m.output_tokens;
-                    r.estimated_output_requests += u64::from(m.output_tokens_estimated);
-                    r.total_input_tokens += m.input_tokens.unwrap_or(0);
-                    per_request += m.output_tokens_per_s().unwrap_or(0.0);
-                }
-                Err(e) => {
-                    r.errors += 1;
-                    let kind = e.kind();
-                    r.error_examples
-                        .entry(kind.clone())
-                        .or_insert_with(|| e.to_string());
-                    *r.error_kinds.entry(kind).or_insert(0) += 1;
-                }
-            }
+            tally.add(outcome);
         }
-        let secs = duration.as_secs_f64();
-        if secs > 0.0 {
-            r.request_throughput = r.completed as f64 / secs;
-            r.output_throughput = r.total_output_tokens as f64 / secs;
-        }
-        if r.completed > 0 {
-            r.output_throughput_per_request = per_request / r.completed as f64;
-        }
-        (r.ttft, r.tpot, r.itl, r.e2el) = (
-            ttft.summary(),
-            tpot.summary(),
-            itl.summary(),
-            e2el.summary(),
-        );
-        r
+        tally.finish(level, duration)
     }
 
     /// The most frequent error kind, with one message of that kind.
@@ -183,6 +126,94 @@ impl LevelReport {
         let (kind, n) = self.error_kinds.iter().max_by_key(|(_, n)| **n)?;
         let example = self.error_examples.get(kind).map_or("", String::as_str);
         Some((kind, *n, example))
+    }
+}
+
+/// A level's requests folded in as each ends, by any task: memory holds four histograms and
+/// some counts, not every request's gaps, however long the run.
+#[derive(Debug, Default)]
+pub(crate) struct LevelTally {
+    ttft: LatencyHistogram,
+    tpot: LatencyHistogram,
+    itl: LatencyHistogram,
+    e2el: LatencyHistogram,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    requests: u64,
+    completed: u64,
+    errors: u64,
+    error_kinds: BTreeMap<String, u64>,
+    error_examples: BTreeMap<String, String>,
+    total_output_tokens: u64,
+    estimated_output_requests: u64,
+    total_input_tokens: u64,
+    per_request_sum: f64,
+}
+
+impl LevelTally {
+    pub(crate) fn add(&self, outcome: Result<RequestMetrics, RequestError>) {
+        if let Ok(m) = &outcome {
+            self.ttft.record(m.ttft);
+            self.e2el.record(m.e2el);
+            if let Some(t) = m.tpot {
+                self.tpot.record(t);
+            }
+            for gap in &m.itl {
+                self.itl.record(*gap);
+            }
+        }
+        // A panic elsewhere while the lock was held leaves counts that are still whole.
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        c.requests += 1;
+        match outcome {
+            Ok(m) => {
+                c.completed += 1;
+                c.total_output_tokens += m.output_tokens;
+                c.estimated_output_requests += u64::from(m.output_tokens_estimated);
+                c.total_input_tokens += m.input_tokens.unwrap_or(0);
+                c.per_request_sum += m.output_tokens_per_s().unwrap_or(0.0);
+            }
+            Err(e) => {
+                c.errors += 1;
+                let kind = e.kind();
+                c.error_examples
+                    .entry(kind.clone())
+                    .or_insert_with(|| e.to_string());
+                *c.error_kinds.entry(kind).or_insert(0) += 1;
+            }
+        }
+    }
+
+    pub(crate) fn finish(&self, level: Level, duration: Duration) -> LevelReport {
+        let c = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()));
+        let secs = duration.as_secs_f64();
+        let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        LevelReport {
+            level,
+            requests: c.requests,
+            completed: c.completed,
+            errors: c.errors,
+            error_kinds: c.error_kinds,
+            error_examples: c.error_examples,
+            duration,
+            request_throughput: per_s(c.completed),
+            output_throughput: per_s(c.total_output_tokens),
+            output_throughput_per_request: if c.completed > 0 {
+                c.per_request_sum / c.completed as f64
+            } else {
+                0.0
+            },
+            total_output_tokens: c.total_output_tokens,
+            estimated_output_requests: c.estimated_output_requests,
+            total_input_tokens: c.total_input_tokens,
+            ttft: self.ttft.summary(),
+            tpot: self.tpot.summary(),
+            itl: self.itl.summary(),
+            e2el: self.e2el.summary(),
+        }
     }
 }
 

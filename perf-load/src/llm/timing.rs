@@ -251,4 +251,48 @@ mod tests {
         t.on_data(1, &content("x")).unwrap();
         assert_eq!(t.finish(5, true).unwrap_err().kind(), "cut mid-event");
     }
+
+    /// Whatever bytes a server sends, split wherever, the request ends in metrics or a
+    /// counted error: the decoder and the chunk reader never panic.
+    fn consume(bytes: &[u8], split: usize) -> Result<RequestMetrics, RequestError> {
+        let mut sse = perf_llm::sse::SseDecoder::new();
+        let mut t = StreamTiming::new(0);
+        let (a, b) = bytes.split_at(split.min(bytes.len()));
+        for (i, part) in [a, b].into_iter().enumerate() {
+            for e in sse.feed(part)? {
+                if t.on_data(i as u64 + 1, &e.data)? == Event::Done {
+                    return t.finish(3, false);
+                }
+            }
+        }
+        t.finish(3, sse.has_partial())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_give_metrics_or_an_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300), split in 0usize..300) {
+            let _ = consume(&bytes, split);
+        }
+
+        #[test]
+        fn chunk_like_text_gives_metrics_or_an_error(
+            text in "(data: (\\{\"choices\":\\[\\{\"delta\":\\{\"content\":\"[a-z]{0,3}\"\\}\\}\\]\\}|\\[DONE\\]|\\{\"usage\":\\{\"prompt_tokens\":-?[0-9]{1,3}\\}\\}|[ -~]{0,20})\r?\n\r?\n?){0,8}",
+            split in 0usize..400,
+        ) {
+            let _ = consume(text.as_bytes(), split);
+        }
+    }
+
+    #[test]
+    fn a_well_formed_stream_split_anywhere_reads_the_same() {
+        let text = format!(
+            "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+            content("a"),
+            content("b")
+        );
+        for split in 0..text.len() {
+            let m = consume(text.as_bytes(), split).unwrap();
+            assert_eq!(m.output_tokens, 2, "split at {split}");
+        }
+    }
 }
