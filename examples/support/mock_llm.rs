@@ -19,6 +19,7 @@ use axum::Router;
 use futures_core::Stream;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
+use perf::llm::sse::SseDecoder;
 use perf::llm::stream::{openai_chat_usage, MeteredStream};
 use perf::llm::{LlmCall, LlmMeter, TokenUsage};
 use serde_json::{json, Value};
@@ -227,22 +228,17 @@ pub async fn chat_stream(
                      {"role": "user", "content": question}]});
     let call = LlmCall::new("openai", model.to_owned()).endpoint("/support/stream");
     let resp = post_json(addr, "/v1/chat/completions", &body).await?;
-    // SSE events may be split across frames: keep the partial line between chunks.
-    let mut pending_line = String::new();
+    // SSE events may be split across frames: perf-llm's decoder keeps the partial event.
+    let mut sse = SseDecoder::new();
     let usage_of = move |chunk: &Result<Bytes, hyper::Error>| -> Option<TokenUsage> {
         let Ok(bytes) = chunk else { return None };
-        pending_line.push_str(&String::from_utf8_lossy(bytes));
-        let mut usage = None;
-        while let Some(end) = pending_line.find('\n') {
-            let line: String = pending_line.drain(..=end).collect();
-            let Some(data) = line.trim().strip_prefix("data: ") else {
-                continue;
-            };
-            if let Ok(v) = serde_json::from_str::<Value>(data) {
-                usage = openai_chat_usage(&v).or(usage);
-            }
-        }
-        usage
+        let events = sse.feed(bytes).ok()?;
+        // The last usage in the frame wins, as MeteredStream keeps the last one it is given.
+        events
+            .iter()
+            .rev()
+            .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
+            .find_map(|v| openai_chat_usage(&v))
     };
     let metered =
         MeteredStream::new(resp.into_body().into_data_stream(), call, usage_of).meter(meter);

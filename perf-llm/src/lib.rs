@@ -43,6 +43,7 @@
 //! * `event`: the `llm_call` `tracing` event each recorded call emits.
 //! * [`names`]: every metric and attribute name, with the exporter's histogram buckets.
 //! * `pending`: `Pending`, the in-flight call guard that `#[llm_call]` generates code against.
+//! * [`sse`]: server-sent events, the framing of streamed responses, decoded from bytes.
 //! * [`stream`]: streamed responses metered chunk by chunk.
 //! * [`budget`]: soft alerts and hard limits per user, endpoint or model.
 //! * [`cache`]: identical requests and embeddings served once.
@@ -64,6 +65,7 @@ pub mod pricing;
 pub mod providers;
 mod response;
 mod series;
+pub mod sse;
 pub mod stream;
 #[cfg(feature = "tiktoken")]
 pub mod tokens;

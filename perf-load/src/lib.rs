@@ -5,3 +5,6 @@
 //! cannot hide its tail (coordinated omission).
 //!
 //! Re-exported by the facade as `perf::load`.
+
+pub mod llm;
+pub mod resources;
