@@ -13,6 +13,26 @@ use crate::error::ConfigError;
 use crate::monitor::BlockingMonitor;
 use crate::slow_poll::SlowPollSink;
 
+/// The `with_sink` and `with_clock` setters, with the documentation given, of a
+/// configuration with fields `sink: Option<Arc<dyn SlowPollSink>>` and `clock: Clock`: a
+/// wrapper's [`Config`] and a [`WatchdogConfig`](crate::WatchdogConfig) take both the same way.
+macro_rules! sink_and_clock_setters {
+    (#[doc = $sink_doc:literal] sink, #[doc = $clock_doc:literal] clock) => {
+        #[doc = $sink_doc]
+        pub fn with_sink(mut self, sink: ::std::sync::Arc<dyn $crate::SlowPollSink>) -> Self {
+            self.sink = Some(sink);
+            self
+        }
+
+        #[doc = $clock_doc]
+        pub fn with_clock(mut self, clock: ::perf_core::clock::Clock) -> Self {
+            self.clock = clock;
+            self
+        }
+    };
+}
+pub(crate) use sink_and_clock_setters;
+
 /// The slow-poll threshold used when none is configured: **10 ms**.
 ///
 /// Why 10 ms: a poll is meant to run for microseconds (tokio's guidance is 10–100 µs between
@@ -134,16 +154,11 @@ impl Config {
         self
     }
 
-    /// Sends this future's slow-poll reports to `sink` instead of the process-wide sink.
-    pub fn with_sink(mut self, sink: Arc<dyn SlowPollSink>) -> Self {
-        self.sink = Some(sink);
-        self
-    }
-
-    /// Reads `clock` instead of the system clock (tests: [`Clock::manual`]).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    sink_and_clock_setters! {
+        /// Sends this future's slow-poll reports to `sink` instead of the process-wide sink.
+        sink,
+        /// Reads `clock` instead of the system clock (tests: [`Clock::manual`]).
+        clock
     }
 
     /// The threshold this configuration applies now.

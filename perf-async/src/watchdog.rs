@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use perf_core::clock::Clock;
 
-use crate::config::default_threshold;
+use crate::config::{default_threshold, sink_and_clock_setters};
 use crate::error::{ConfigError, WatchdogError};
 use crate::location::LocationEntry;
 use crate::slow_poll::{global_sink, PollState, SlowPoll, SlowPollSink, ThreadInfo};
@@ -249,16 +249,11 @@ impl WatchdogConfig {
         Ok(self)
     }
 
-    /// Reports stalls to `sink` instead of the process-wide sink.
-    pub fn with_sink(mut self, sink: Arc<dyn SlowPollSink>) -> Self {
-        self.sink = Some(sink);
-        self
-    }
-
-    /// Reads `clock`; give it the same manual clock as the wrappers in tests.
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    sink_and_clock_setters! {
+        /// Reports stalls to `sink` instead of the process-wide sink.
+        sink,
+        /// Reads `clock`; give it the same manual clock as the wrappers in tests.
+        clock
     }
 
     /// Whether to capture the stalled thread's stack (only possible with feature `stack`).

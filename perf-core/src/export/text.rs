@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
+use crate::histogram::{buckets_at_or_below, Counts, CountsReader};
 use crate::names::{DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
 use crate::registry::{Family, Registry, Series};
-use crate::Snapshot;
 
 /// What rendering needs besides the series: labels added to every series, default buckets.
 #[derive(Clone, Debug)]
@@ -70,17 +70,22 @@ fn write_seconds(out: &mut String, nanos: u64) {
     }
 }
 
-/// One set of bucket upper bounds: in nanoseconds to count against, and as `le` text.
+/// One set of bucket upper bounds: as the number of histogram buckets at or below each (the
+/// samples of a `_bucket` line are those of the histogram buckets below that index), and as
+/// the end of a `_bucket` line up to its value (`0.5"} `).
 struct BucketSet {
-    nanos: Vec<u64>,
+    ends: Vec<usize>,
     le: Vec<String>,
 }
 
 impl BucketSet {
     fn new(bounds: &[f64]) -> Self {
         BucketSet {
-            nanos: bounds.iter().map(|le| (le * 1e9).round() as u64).collect(),
-            le: bounds.iter().map(|le| format!("{le}")).collect(),
+            ends: bounds
+                .iter()
+                .map(|le| buckets_at_or_below((le * 1e9).round() as u64))
+                .collect(),
+            le: bounds.iter().map(|le| format!("{le}\"}} ")).collect(),
         }
     }
 }
@@ -95,6 +100,10 @@ pub(crate) struct Renderer {
     own: Vec<(&'static [f64], BucketSet)>,
     /// The label pairs of the series being written, without braces.
     labels: String,
+    /// The start of the series' `_bucket` lines, up to the `le` value: `name_bucket{…,le="`.
+    bucket_head: String,
+    /// The buffers each histogram's counts are read into, kept across series and scrapes.
+    reader: CountsReader,
     /// The last exposition's length, reserved up front for the next one.
     last_len: usize,
 }
@@ -118,6 +127,8 @@ impl Renderer {
                 .collect(),
             own: Vec::new(),
             labels: String::new(),
+            bucket_head: String::new(),
+            reader: CountsReader::default(),
             last_len: 0,
         }
     }
@@ -128,6 +139,9 @@ impl Renderer {
         // Stable: within a family, series keep their registration order.
         series.sort_by(|a, b| family_name(a).cmp(family_name(b)));
         let mut out = String::with_capacity(self.last_len + self.last_len / 8);
+        let mut sized = self.last_len != 0;
+        // Taken out for the render, so that the reads it lends can be held while `self` writes.
+        let mut reader = std::mem::take(&mut self.reader);
         let mut calls: Vec<(usize, u64)> = Vec::new();
         let mut first = 0;
         while first < series.len() {
@@ -139,7 +153,7 @@ impl Renderer {
                     .count();
             let mut header = false;
             for (i, s) in series.iter().enumerate().take(end).skip(first) {
-                let snap = s.histogram().snapshot();
+                let snap = s.histogram().read_counts(&mut reader);
                 if snap.count() == 0 {
                     continue;
                 }
@@ -153,12 +167,19 @@ impl Renderer {
                     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
                 }
                 self.histogram(&mut out, name, s, &snap);
+                if !sized {
+                    // A first render has no length to go by: take the first series' for all,
+                    // rather than copy the text at every doubling.
+                    sized = true;
+                    out.reserve(out.len() * (series.len() - i));
+                }
                 if name == FUNCTION_DURATION {
                     calls.push((i, snap.count()));
                 }
             }
             first = end;
         }
+        self.reader = reader;
         if !calls.is_empty() {
             let _ = writeln!(
                 out,
@@ -177,8 +198,16 @@ impl Renderer {
     }
 
     /// `_bucket` lines with cumulative counts, exact `_sum` and `_count`.
-    fn histogram(&mut self, out: &mut String, name: &str, series: &Series, snap: &Snapshot) {
+    fn histogram(&mut self, out: &mut String, name: &str, series: &Series, snap: &Counts) {
         self.set_labels(series);
+        self.bucket_head.clear();
+        self.bucket_head.push_str(name);
+        self.bucket_head.push_str("_bucket{");
+        self.bucket_head.push_str(&self.labels);
+        if !self.labels.is_empty() {
+            self.bucket_head.push(',');
+        }
+        self.bucket_head.push_str("le=\"");
         let set = match series.buckets {
             Some(own) => {
                 let at = match self.own.iter().position(|(b, _)| std::ptr::eq(*b, own)) {
@@ -196,16 +225,14 @@ impl Renderer {
                 .find(|(metric, _)| metric == name)
                 .map_or(&self.default, |(_, set)| set),
         };
-        // Only non-empty buckets are visited: a histogram's samples sit in a few of them.
-        let mut filled = snap.buckets().peekable();
-        let mut seen = 0u64;
-        for (le, &bound) in set.le.iter().zip(&set.nanos) {
-            while let Some((_, count)) = filled.next_if(|(v, _)| *v <= bound) {
-                seen += count;
-            }
-            self.bucket(out, name, le, seen);
+        let (mut seen, mut below) = (0u64, 0usize);
+        for (le, &end) in set.le.iter().zip(&set.ends) {
+            // `max`: bounds out of order count nothing twice.
+            seen += snap.count_in(below..end);
+            below = below.max(end);
+            Self::bucket(out, &self.bucket_head, le, seen);
         }
-        self.bucket(out, name, "+Inf", snap.count());
+        Self::bucket(out, &self.bucket_head, "+Inf\"} ", snap.count());
         self.line(out, name, "_sum");
         write_seconds(out, snap.sum_nanos());
         out.push('\n');
@@ -214,16 +241,10 @@ impl Renderer {
         out.push('\n');
     }
 
-    fn bucket(&self, out: &mut String, name: &str, le: &str, count: u64) {
-        out.push_str(name);
-        out.push_str("_bucket{");
-        out.push_str(&self.labels);
-        if !self.labels.is_empty() {
-            out.push(',');
-        }
-        out.push_str("le=\"");
+    /// One `_bucket` line from its head (see `bucket_head`) and its `le` ending.
+    fn bucket(out: &mut String, head: &str, le: &str, count: u64) {
+        out.push_str(head);
         out.push_str(le);
-        out.push_str("\"} ");
         out.push_str(itoa::Buffer::new().format(count));
         out.push('\n');
     }
@@ -281,209 +302,4 @@ pub fn render(registry: &Registry, opts: &RenderOptions) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::Source;
-    use crate::LatencyHistogram;
-    use std::time::Duration;
-
-    const PINNED: &str = concat!(
-        "# HELP batch_seconds Latency histogram recorded by perf.\n",
-        "# TYPE batch_seconds histogram\n",
-        "batch_seconds_bucket{service=\"api\",le=\"1.5\"} 0\n",
-        "batch_seconds_bucket{service=\"api\",le=\"1000000000000000000000\"} 1\n",
-        "batch_seconds_bucket{service=\"api\",le=\"+Inf\"} 1\n",
-        "batch_seconds_sum{service=\"api\"} 2\n",
-        "batch_seconds_count{service=\"api\"} 1\n",
-        "# HELP function_calls_duration_seconds Duration of function calls timed by perf, by result.\n",
-        "# TYPE function_calls_duration_seconds histogram\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"0.000001\"} 1\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"0.01\"} 4\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"1\"} 4\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"25\"} 4\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\",le=\"+Inf\"} 5\n",
-        "function_calls_duration_seconds_sum{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 30.009\n",
-        "function_calls_duration_seconds_count{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 5\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"0.001\"} 0\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"0.5\"} 1\n",
-        "function_calls_duration_seconds_bucket{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\",le=\"+Inf\"} 1\n",
-        "function_calls_duration_seconds_sum{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 0.0025\n",
-        "function_calls_duration_seconds_count{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 1\n",
-        "# HELP queue_wait_seconds Latency histogram recorded by perf.\n",
-        "# TYPE queue_wait_seconds histogram\n",
-        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"0.000001\"} 1\n",
-        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"0.01\"} 1\n",
-        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"1\"} 2\n",
-        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"25\"} 2\n",
-        "queue_wait_seconds_bucket{service=\"api\",queue=\"a\\\"b\\\\c\\nd\",le=\"+Inf\"} 2\n",
-        "queue_wait_seconds_sum{service=\"api\",queue=\"a\\\"b\\\\c\\nd\"} 0.12345679\n",
-        "queue_wait_seconds_count{service=\"api\",queue=\"a\\\"b\\\\c\\nd\"} 2\n",
-        "# HELP function_calls_total Calls of functions timed by perf, by result.\n",
-        "# TYPE function_calls_total counter\n",
-        "function_calls_total{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"ok\"} 5\n",
-        "function_calls_total{service=\"api\",function=\"pay\",module=\"shop::cart\",result=\"error\"} 1\n",
-    );
-
-    #[test]
-    fn buckets_are_cumulative_and_sum_is_exact() {
-        let r = Registry::new();
-        let h = r.histogram("x_seconds", &[("k", "a\"b")]).unwrap();
-        h.record(Duration::from_micros(50));
-        h.record(Duration::from_millis(3));
-        h.record(Duration::from_secs(20));
-        let text = render(&r, &RenderOptions::default());
-        assert!(
-            text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"0.0001\"} 1\n"),
-            "{text}"
-        );
-        assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"0.005\"} 2\n"));
-        assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"10\"} 2\n"));
-        assert!(text.contains("x_seconds_bucket{k=\"a\\\"b\",le=\"+Inf\"} 3\n"));
-        assert!(
-            text.contains("x_seconds_sum{k=\"a\\\"b\"} 20.00305\n"),
-            "{text}"
-        );
-        assert!(text.contains("x_seconds_count{k=\"a\\\"b\"} 3\n"));
-    }
-
-    #[test]
-    fn a_metric_can_have_its_own_buckets() {
-        let r = Registry::new();
-        r.histogram("own_seconds", &[])
-            .unwrap()
-            .record_nanos(1_500_000_000);
-        r.histogram("other_seconds", &[]).unwrap().record_nanos(1);
-        let opts = RenderOptions {
-            metric_buckets: vec![("own_seconds".into(), vec![1.0, 2.0])],
-            ..Default::default()
-        };
-        let text = render(&r, &opts);
-        assert!(text.contains("own_seconds_bucket{le=\"1\"} 0\n"), "{text}");
-        assert!(text.contains("own_seconds_bucket{le=\"2\"} 1\n"));
-        assert_eq!(text.matches("own_seconds_bucket").count(), 3);
-        assert!(text.contains("other_seconds_bucket{le=\"0.0001\"} 1\n"));
-    }
-
-    #[test]
-    fn global_labels_come_first_and_do_not_override() {
-        let r = Registry::new();
-        r.histogram("y", &[("service", "own")])
-            .unwrap()
-            .record_nanos(1);
-        let opts = RenderOptions {
-            global_labels: vec![
-                ("service".into(), "global".into()),
-                ("env".into(), "t".into()),
-            ],
-            ..Default::default()
-        };
-        let text = render(&r, &opts);
-        assert!(
-            text.contains("y_count{env=\"t\",service=\"own\"} 1"),
-            "{text}"
-        );
-    }
-
-    /// Every shape of line the exposition has, byte for byte: two families in name order,
-    /// series in registration order, global labels first, escaping, a series' own buckets,
-    /// a metric's buckets, empty series and an all-empty family left out, the counter of
-    /// timed functions last.
-    #[test]
-    fn the_exposition_text_is_pinned_byte_for_byte() {
-        let r = Registry::new();
-        let leak = || -> &'static LatencyHistogram { Box::leak(Box::new(LatencyHistogram::new())) };
-        let (ok, err, idle) = (leak(), leak(), leak());
-        for (h, result, buckets) in [
-            (ok, "ok", None),
-            (idle, "ok", None),
-            (err, "error", Some(&[0.001, 0.5][..])),
-        ] {
-            r.push(Series {
-                name: "pay".into(),
-                family: Family::FunctionCalls,
-                labels: crate::registry::function_labels("pay", "shop::cart", result),
-                source: Source::Static(h),
-                buckets,
-            });
-        }
-        for v in [1, 999_999, 1_000_000, 7_000_000, 30_000_000_000] {
-            ok.record_nanos(v);
-        }
-        err.record_nanos(2_500_000);
-        let q = r
-            .histogram("queue_wait_seconds", &[("queue", "a\"b\\c\nd")])
-            .unwrap();
-        q.record_nanos(123_456_789);
-        q.record_nanos(1);
-        r.histogram("idle_seconds", &[]).unwrap();
-        r.histogram("batch_seconds", &[])
-            .unwrap()
-            .record_nanos(2_000_000_000);
-        let opts = RenderOptions {
-            global_labels: vec![("service".into(), "api".into())],
-            buckets: vec![0.000001, 0.01, 1.0, 25.0],
-            metric_buckets: vec![("batch_seconds".into(), vec![1.5, 1e21])],
-        };
-        assert_eq!(render(&r, &opts), PINNED);
-
-        let bare = Registry::new();
-        bare.histogram("bare_seconds", &[])
-            .unwrap()
-            .record_nanos(40_000);
-        let defaults = RenderOptions {
-            buckets: vec![0.00005],
-            ..Default::default()
-        };
-        assert_eq!(
-            render(&bare, &defaults),
-            concat!(
-                "# HELP bare_seconds Latency histogram recorded by perf.\n",
-                "# TYPE bare_seconds histogram\n",
-                "bare_seconds_bucket{le=\"0.00005\"} 1\n",
-                "bare_seconds_bucket{le=\"+Inf\"} 1\n",
-                "bare_seconds_sum 0.00004\n",
-                "bare_seconds_count 1\n",
-            )
-        );
-    }
-
-    #[test]
-    fn sums_are_written_as_display_writes_them() {
-        let check = |nanos: u64| {
-            let mut out = String::new();
-            write_seconds(&mut out, nanos);
-            assert_eq!(out, format!("{}", nanos as f64 / 1e9), "{nanos}");
-        };
-        for nanos in [
-            0,
-            1,
-            10,
-            999_999_999,
-            1_000_000_000,
-            20_003_050_000,
-            17_072_103_431_570_312, // a tie of two shortest strings
-            999_999_999_999_999,
-            1_000_000_000_000_001,
-            (1 << 53) - 1,
-            1 << 53,
-            (1 << 53) + 1,
-            u64::MAX,
-        ] {
-            check(nanos);
-        }
-        // xorshift over every magnitude, and round numbers of every magnitude.
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            check(x >> (x % 64));
-            check((x % 1000) * 10u64.pow((x % 17) as u32));
-        }
-    }
-
-    #[test]
-    fn empty_registry_renders_nothing() {
-        assert_eq!(render(&Registry::new(), &RenderOptions::default()), "");
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! [`LatencyHistogram`]: a log-linear (HDR-style) latency histogram that any number of
 //! threads record into without a lock and without writing a cache line another thread writes.
 
+mod counts;
 mod layout;
 mod shard;
 mod snapshot;
@@ -12,8 +13,10 @@ use std::time::Duration;
 use thread_local::ThreadLocal;
 
 use layout::BUCKETS;
-use shard::Shard;
+use shard::{Shard, ShardTotals};
 use snapshot::Baseline;
+
+pub(crate) use counts::{buckets_at_or_below, Counts, CountsReader};
 
 pub use layout::{MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
 pub use snapshot::Snapshot;
@@ -120,22 +123,46 @@ impl LatencyHistogram {
         std::mem::size_of::<Self>() + shards + baseline
     }
 
-    fn raw(&self) -> Snapshot {
-        let mut counts = vec![0u64; BUCKETS];
-        let (mut sum, mut saturated) = (0u64, 0u64);
+    /// Adds every shard's counts into `counts` (only the pages some shard has allocated:
+    /// the others stay as they were) and returns the merged totals, with `pages` the union
+    /// of the shards' pages. `buf` is scratch space of `BUCKETS` entries.
+    fn read_shards(&self, counts: &mut [u64], buf: &mut [u64]) -> ShardTotals {
         let epoch = self.epoch.load(Acquire);
-        let (mut min, mut max) = (u64::MAX, 0u64);
-        let mut buf = vec![0u64; BUCKETS];
+        let mut all = ShardTotals {
+            sum: 0,
+            saturated: 0,
+            min: u64::MAX,
+            max: 0,
+            epoch,
+            pages: 0,
+        };
         for shard in self.shards.iter() {
-            let t = shard.read_into(&mut counts, &mut buf);
-            sum = sum.saturating_add(t.sum);
-            saturated += t.saturated;
+            let t = shard.read_into(counts, buf);
+            all.sum = all.sum.saturating_add(t.sum);
+            all.saturated += t.saturated;
+            all.pages |= t.pages;
             if t.epoch == epoch {
-                min = min.min(t.min);
-                max = max.max(t.max);
+                all.min = all.min.min(t.min);
+                all.max = all.max.max(t.max);
             }
         }
-        Snapshot::from_parts(counts, sum, saturated, min, max)
+        all
+    }
+
+    fn raw(&self) -> Snapshot {
+        let mut counts = vec![0u64; BUCKETS];
+        let t = self.read_shards(&mut counts, &mut vec![0u64; BUCKETS]);
+        Snapshot::from_parts(counts, t.sum, t.saturated, t.min, t.max)
+    }
+
+    /// The counts of what [`snapshot`](Self::snapshot) returns, read into `reader`'s
+    /// buffers: no allocation once they have grown, and only the pages some shard has are
+    /// visited. For the exporter, which reads every histogram on every scrape.
+    pub(crate) fn read_counts<'r>(&self, reader: &'r mut CountsReader) -> Counts<'r> {
+        let baseline = self.baseline.lock().unwrap_or_else(|e| e.into_inner());
+        let (counts, buf) = reader.buffers();
+        let t = self.read_shards(counts, buf);
+        reader.finish(t.pages, t.sum, baseline.as_ref())
     }
 
     /// A point-in-time copy of the distribution, which can be merged with others,
@@ -155,6 +182,22 @@ impl LatencyHistogram {
     }
 }
 
+/// Records the first half of `values` on this thread and the rest on another (so `h` has two
+/// shards); with `reset`, then resets and records the first half again, tripled.
+#[cfg(test)]
+pub(crate) fn record_on_two_threads(h: &LatencyHistogram, values: &[u64], reset: bool) {
+    let (here, there) = values.split_at(values.len() / 2);
+    here.iter().for_each(|&v| h.record_nanos(v));
+    std::thread::scope(|s| {
+        s.spawn(|| there.iter().for_each(|&v| h.record_nanos(v)));
+    });
+    if reset {
+        h.reset();
+        here.iter()
+            .for_each(|&v| h.record_nanos(v.saturating_mul(3)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::shard::SPILL_AT;
@@ -171,6 +214,55 @@ mod tests {
         h.record_nanos(5);
         assert_eq!(h.count(), u64::from(SPILL_AT) + 1);
         assert!(shard.spill.get().is_some());
+    }
+
+    /// One reader, reused across histograms of every shape, gives the counts below any
+    /// bounds that each one's dense snapshot gives: several shards, values of every magnitude and past the range, a
+    /// spilled counter, a reset with records before and after it, an empty histogram.
+    #[test]
+    fn a_reused_counts_read_matches_the_snapshot() {
+        // An LCG: its high bits are random enough to spread values over every magnitude.
+        let mut x = 1u64;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x
+        };
+        let hists: Vec<LatencyHistogram> = (0..60).map(|_| LatencyHistogram::new()).collect();
+        for (n, h) in hists.iter().enumerate() {
+            let values: Vec<u64> = (0..n * 7).map(|_| next() >> (next() >> 58)).collect();
+            record_on_two_threads(h, &values, n % 4 == 1);
+            if n % 10 == 9 {
+                let shard = h.shards.get().unwrap();
+                shard.counter(99).store(SPILL_AT - 1, Relaxed);
+                h.record_nanos(99);
+                h.record_nanos(99);
+            }
+        }
+        let mut reader = CountsReader::default();
+        for h in hists.iter().chain([&LatencyHistogram::new()]) {
+            let snap = h.snapshot();
+            let bounds: Vec<u64> = (0..40).map(|k| next() >> (20 + k)).collect::<Vec<_>>();
+            let mut bounds =
+                [bounds, vec![0, 127, 128, 99, MAX_TRACKABLE_NANOS, u64::MAX]].concat();
+            bounds.sort_unstable();
+            let read = h.read_counts(&mut reader);
+            let (mut seen, mut below) = (0, 0);
+            let cumulative: Vec<u64> = bounds
+                .iter()
+                .map(|&b| {
+                    let end = buckets_at_or_below(b);
+                    seen += read.count_in(below..end);
+                    below = end;
+                    seen
+                })
+                .collect();
+            assert_eq!(cumulative, snap.cumulative_counts(&bounds));
+            assert_eq!(read.count_in(0..BUCKETS), snap.count());
+            assert_eq!(read.count(), snap.count());
+            assert_eq!(read.sum_nanos(), snap.sum_nanos());
+        }
     }
 
     #[test]

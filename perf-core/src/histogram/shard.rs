@@ -3,6 +3,7 @@
 //! Counters live in pages of one octave, allocated when a value first lands in them, so a
 //! thread that records a few values holds a few hundred bytes, not the whole layout.
 
+use std::ops::Range;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering::*};
 
 use once_cell::race::OnceBox;
@@ -21,7 +22,15 @@ const PAGES: usize = BUCKETS / PAGE;
 /// keeps an idle shard small at the price of one more (cached) pointer load per record.
 const GROUP: usize = 8;
 const GROUPS: usize = PAGES.div_ceil(GROUP);
-const _: () = assert!(PAGES * PAGE == BUCKETS);
+const _: () = assert!(PAGES * PAGE == BUCKETS && PAGES <= 64);
+
+/// The parts of `buckets` that lie in the pages set in `pages` (a mask with bit `p` for page
+/// `p`), lowest first.
+pub(super) fn in_pages(pages: u64, buckets: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    (buckets.start / PAGE..buckets.end.div_ceil(PAGE).min(PAGES))
+        .filter(move |p| pages & (1 << p) != 0)
+        .map(move |p| (p * PAGE).max(buckets.start)..((p + 1) * PAGE).min(buckets.end))
+}
 
 type Page = [AtomicU32; PAGE];
 type Group = [OnceBox<Page>; GROUP];
@@ -148,7 +157,7 @@ impl Shard {
     /// shard has allocated are read.
     pub(super) fn read_into(&self, counts: &mut [u64], buf: &mut [u64]) -> ShardTotals {
         let mut attempt = 0u32;
-        let (totals, pages) = loop {
+        let totals = loop {
             let s1 = self.seq.load(Acquire);
             if s1 % 2 == 0 {
                 let mut pages = 0u64;
@@ -170,10 +179,11 @@ impl Shard {
                     min: self.min.load(Relaxed),
                     max: self.max.load(Relaxed),
                     epoch: self.epoch.load(Relaxed),
+                    pages,
                 };
                 fence(Acquire);
                 if self.seq.load(Relaxed) == s1 {
-                    break (totals, pages);
+                    break totals;
                 }
             }
             // The owner records between our reads; it never waits for us, so we wait for a
@@ -186,8 +196,7 @@ impl Shard {
             }
         };
         // A spilled count sits in an allocated page's bucket, so only those pages are added.
-        for p in (0..PAGES).filter(|p| pages & (1 << p) != 0) {
-            let range = p * PAGE..(p + 1) * PAGE;
+        for range in in_pages(totals.pages, 0..BUCKETS) {
             for (o, b) in counts[range.clone()].iter_mut().zip(&buf[range]) {
                 *o += b;
             }
@@ -204,4 +213,6 @@ pub(super) struct ShardTotals {
     pub(super) max: u64,
     /// The epoch `min` and `max` belong to.
     pub(super) epoch: u64,
+    /// The pages the shard has allocated, bit `p` for page `p`: its other counts are 0.
+    pub(super) pages: u64,
 }
