@@ -10,6 +10,7 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::native::NativeOptions;
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};
@@ -33,6 +34,8 @@ pub struct PrometheusBuilder {
     max_label_values: usize,
     registry: &'static Registry,
     header_read_timeout: Duration,
+    /// Set by the methods in `native.rs`.
+    pub(crate) native: NativeOptions,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -61,6 +64,7 @@ impl PrometheusBuilder {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            native: NativeOptions::default(),
         }
     }
 
@@ -239,6 +243,7 @@ impl PrometheusBuilder {
                 buckets: self.buckets,
                 metric_buckets: self.metric_buckets,
             })),
+            native: self.native,
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
         let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;

@@ -28,6 +28,18 @@ impl Default for RenderOptions {
     }
 }
 
+/// The help text of a histogram family perf exports.
+pub(crate) fn help_of(family: &str) -> &'static str {
+    if family == FUNCTION_DURATION {
+        "Duration of function calls timed by perf, by result."
+    } else {
+        "Latency histogram recorded by perf."
+    }
+}
+
+/// The help text of `function_calls_total`.
+pub(crate) const FUNCTION_CALLS_HELP: &str = "Calls of functions timed by perf, by result.";
+
 /// Escapes a label value as the exposition format requires.
 pub(crate) fn escape(v: &str, out: &mut String) {
     if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
@@ -70,9 +82,11 @@ fn write_seconds(out: &mut String, nanos: u64) {
     }
 }
 
-/// One set of bucket upper bounds: in nanoseconds to count against, and as `le` text.
-struct BucketSet {
-    nanos: Vec<u64>,
+/// One set of bucket upper bounds: in nanoseconds to count against, in seconds, and as
+/// `le` text.
+pub(crate) struct BucketSet {
+    pub(crate) nanos: Vec<u64>,
+    pub(crate) seconds: Vec<f64>,
     le: Vec<String>,
 }
 
@@ -80,6 +94,7 @@ impl BucketSet {
     fn new(bounds: &[f64]) -> Self {
         BucketSet {
             nanos: bounds.iter().map(|le| (le * 1e9).round() as u64).collect(),
+            seconds: bounds.to_vec(),
             le: bounds.iter().map(|le| format!("{le}")).collect(),
         }
     }
@@ -99,7 +114,8 @@ pub(crate) struct Renderer {
     last_len: usize,
 }
 
-fn family_name(series: &Series) -> &str {
+/// The family a series is exported in.
+pub(crate) fn family_name(series: &Series) -> &str {
     match series.family {
         Family::FunctionCalls => FUNCTION_DURATION,
         Family::Named => &series.name,
@@ -145,11 +161,7 @@ impl Renderer {
                 }
                 if !header {
                     header = true;
-                    let help = if name == FUNCTION_DURATION {
-                        "Duration of function calls timed by perf, by result."
-                    } else {
-                        "Latency histogram recorded by perf."
-                    };
+                    let help = help_of(name);
                     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
                 }
                 self.histogram(&mut out, name, s, &snap);
@@ -162,8 +174,7 @@ impl Renderer {
         if !calls.is_empty() {
             let _ = writeln!(
                 out,
-                "# HELP {FUNCTION_CALLS} Calls of functions timed by perf, by result.\n\
-                 # TYPE {FUNCTION_CALLS} counter"
+                "# HELP {FUNCTION_CALLS} {FUNCTION_CALLS_HELP}\n# TYPE {FUNCTION_CALLS} counter"
             );
             for (i, count) in calls {
                 self.set_labels(&series[i]);
@@ -176,26 +187,43 @@ impl Renderer {
         out
     }
 
-    /// `_bucket` lines with cumulative counts, exact `_sum` and `_count`.
-    fn histogram(&mut self, out: &mut String, name: &str, series: &Series, snap: &Snapshot) {
-        self.set_labels(series);
-        let set = match series.buckets {
-            Some(own) => {
-                let at = match self.own.iter().position(|(b, _)| std::ptr::eq(*b, own)) {
-                    Some(at) => at,
-                    None => {
-                        self.own.push((own, BucketSet::new(own)));
-                        self.own.len() - 1
-                    }
-                };
-                &self.own[at].1
-            }
+    /// The classic buckets of `series` in family `name`: its own, its metric's, or the
+    /// default ones. A series' own set is prepared on first sight, so this takes `&mut`.
+    pub(crate) fn bucket_set(&mut self, name: &str, series: &Series) -> &BucketSet {
+        let at = self.own_set(series);
+        self.set_at(at, name)
+    }
+
+    /// Where the set of a series that carries its own buckets is, prepared if new.
+    fn own_set(&mut self, series: &Series) -> Option<usize> {
+        let own = series.buckets?;
+        Some(
+            match self.own.iter().position(|(b, _)| std::ptr::eq(*b, own)) {
+                Some(at) => at,
+                None => {
+                    self.own.push((own, BucketSet::new(own)));
+                    self.own.len() - 1
+                }
+            },
+        )
+    }
+
+    fn set_at(&self, own: Option<usize>, name: &str) -> &BucketSet {
+        match own {
+            Some(at) => &self.own[at].1,
             None => self
                 .per_metric
                 .iter()
                 .find(|(metric, _)| metric == name)
                 .map_or(&self.default, |(_, set)| set),
-        };
+        }
+    }
+
+    /// `_bucket` lines with cumulative counts, exact `_sum` and `_count`.
+    fn histogram(&mut self, out: &mut String, name: &str, series: &Series, snap: &Snapshot) {
+        self.set_labels(series);
+        let at = self.own_set(series);
+        let set = self.set_at(at, name);
         // Only non-empty buckets are visited: a histogram's samples sit in a few of them.
         let mut filled = snap.buckets().peekable();
         let mut seen = 0u64;
@@ -241,22 +269,31 @@ impl Renderer {
     }
 
     /// The global labels the series does not set itself, then the series' own.
-    fn set_labels(&mut self, series: &Series) {
-        self.labels.clear();
-        let globals = self
-            .global_labels
+    pub(crate) fn labels_of<'a>(
+        &'a self,
+        series: &'a Series,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.global_labels
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
-            .filter(|(k, _)| series.label(k).is_none());
-        for (k, v) in globals.chain(series.labels()) {
-            if !self.labels.is_empty() {
-                self.labels.push(',');
+            .filter(|(k, _)| series.label(k).is_none())
+            .chain(series.labels())
+    }
+
+    /// Writes [`labels_of`](Self::labels_of) the series as the text's label pairs.
+    fn set_labels(&mut self, series: &Series) {
+        let mut labels = std::mem::take(&mut self.labels);
+        labels.clear();
+        for (k, v) in self.labels_of(series) {
+            if !labels.is_empty() {
+                labels.push(',');
             }
-            self.labels.push_str(k);
-            self.labels.push_str("=\"");
-            escape(v, &mut self.labels);
-            self.labels.push('"');
+            labels.push_str(k);
+            labels.push_str("=\"");
+            escape(v, &mut labels);
+            labels.push('"');
         }
+        self.labels = labels;
     }
 }
 
