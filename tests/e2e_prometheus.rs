@@ -250,6 +250,7 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
         dir.path(),
         &[("perf_service", service_addr)],
         &[],
+        &[],
     )
     .await;
     let calls = "sum(function_calls_total{function=\"do_work\"})";

@@ -4,13 +4,16 @@
 //! classic buckets only. A real Prometheus with `--enable-feature=native-histograms` scrapes
 //! both. Its `histogram_quantile` over the native histogram must be within 2% of perf's
 //! in-process p50, p90, p99 and p999; the classic quantile is printed beside it. Counts are
-//! exact and sums exact to the nanosecond.
+//! exact and sums exact to the nanosecond. The alert rules of `alerts/perf.rules.yml` read
+//! the native form: a route served as a native histogram only, slow at p99, raises
+//! `HttpRouteLatencyP99AboveObjective` (pending, as its `for:` has not passed).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use perf::core::export::{client_model, HistogramFormat};
-use perf::core::{Registry, Snapshot};
+use perf::core::tower::HTTP_SERVER_REQUEST_DURATION;
+use perf::core::{LatencyHistogram, Registry, Snapshot};
 
 use super::prometheus::{tools_or_skip, PrometheusProcess};
 use super::{run_bounded, ONE_AT_A_TIME};
@@ -83,21 +86,37 @@ fn native_histograms_agree_with_perf_within_2_percent_or_skip() {
     run_bounded("the native-histogram test", compare(&prometheus));
 }
 
+/// A route whose every request takes 900 ms, above the alert rules' 500 ms objective.
+fn slow_route() -> std::sync::Arc<LatencyHistogram> {
+    let labels = [("method", "GET"), ("route", "/slow"), ("status", "200")];
+    DISTRIBUTIONS
+        .histogram(HTTP_SERVER_REQUEST_DURATION, &labels)
+        .unwrap()
+}
+
 async fn compare(prometheus: &Path) {
     let snapshots = record();
+    // Both exporters serve the route as a native histogram only: the rules must read it.
     let serve = |format| {
         perf::core::export::prometheus()
             .registry(&DISTRIBUTIONS)
             .histogram_format(format)
+            .histogram_format_for_metric(HTTP_SERVER_REQUEST_DURATION, HistogramFormat::Native)
             .with_http_listener(([127, 0, 0, 1], 0))
             .build()
             .unwrap()
             .1
     };
+    let slow = slow_route();
+    slow.record(Duration::from_millis(900));
     let native = serve(HistogramFormat::Both);
     let classic = serve(HistogramFormat::Classic);
     for family in client_model::decode_delimited(&native.render_protobuf()).unwrap() {
         let h = family.metric[0].histogram.as_ref().unwrap();
+        if family.name.as_deref() == Some(HTTP_SERVER_REQUEST_DURATION) {
+            assert!(h.bucket.is_empty() && h.schema.is_some(), "{h:?}");
+            continue;
+        }
         eprintln!(
             "{}: schema {:?}, {} native buckets, {} classic buckets",
             family.name.unwrap_or_default(),
@@ -112,10 +131,12 @@ async fn compare(prometheus: &Path) {
         ("native", native.local_addr().unwrap()),
         ("classic", classic.local_addr().unwrap()),
     ];
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/perf.rules.yml");
     let mut prom = PrometheusProcess::start_ready(
         prometheus,
         dir.path(),
         &jobs,
+        &[&rules],
         &["--enable-feature=native-histograms"],
     )
     .await;
@@ -181,4 +202,22 @@ async fn compare(prometheus: &Path) {
             );
         }
     }
+
+    // The route goes on being slow, so its rate stays above the rule's floor of 0.1/s.
+    let pending = "ALERTS{alertname=\"HttpRouteLatencyP99AboveObjective\",\
+                   alertstate=\"pending\",route=\"/slow\"}";
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while prom.scalar(pending, None).await != Some(1.0) {
+        assert!(
+            Instant::now() < deadline,
+            "the native-only slow route never raised {pending}"
+        );
+        for _ in 0..20 {
+            slow.record(Duration::from_millis(900));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let classic_buckets = format!("count({HTTP_SERVER_REQUEST_DURATION}_bucket)");
+    assert_eq!(prom.scalar(&classic_buckets, None).await, None);
+    eprintln!("{pending}: raised from the native histogram alone");
 }

@@ -50,17 +50,26 @@ pub(crate) struct PrometheusProcess {
 }
 
 impl PrometheusProcess {
-    /// Scrapes each `(job, target)` every second; `flags` are added to the command line.
+    /// Scrapes each `(job, target)` and evaluates `rules` (rule files) every second;
+    /// `flags` are added to the command line.
     fn start(
         binary: &Path,
         dir: &Path,
         jobs: &[(&str, SocketAddr)],
+        rules: &[&Path],
         flags: &[&str],
     ) -> PrometheusProcess {
         let config = dir.join("prometheus.yml");
         let mut yaml = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  \
-                        evaluation_interval: 1s\nscrape_configs:\n"
+                        evaluation_interval: 1s\n"
             .to_owned();
+        if !rules.is_empty() {
+            yaml.push_str("rule_files:\n");
+        }
+        for file in rules {
+            yaml.push_str(&format!("  - '{}'\n", file.display()));
+        }
+        yaml.push_str("scrape_configs:\n");
         for (job, target) in jobs {
             yaml.push_str(&format!(
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
@@ -92,10 +101,11 @@ impl PrometheusProcess {
         binary: &Path,
         dir: &Path,
         jobs: &[(&str, SocketAddr)],
+        rules: &[&Path],
         flags: &[&str],
     ) -> PrometheusProcess {
         for attempt in 1..=3 {
-            let mut prom = PrometheusProcess::start(binary, dir, jobs, flags);
+            let mut prom = PrometheusProcess::start(binary, dir, jobs, rules, flags);
             let deadline = Instant::now() + Duration::from_secs(40);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = prom.child.try_wait() {
