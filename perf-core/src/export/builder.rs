@@ -51,9 +51,12 @@ impl Default for PrometheusBuilder {
 impl PrometheusBuilder {
     /// Defaults: no listener (use [`PrometheusExporter::render`]), latency buckets
     /// [`DEFAULT_LATENCY_BUCKETS`] for every histogram, upkeep every 5 s, at most 1000 values
-    /// per label. The crates above perf-core name their own histograms' buckets (perf-llm:
-    /// `perf_llm::names::HISTOGRAM_BUCKETS`); the facade's `perf::core::export::prometheus()`
-    /// passes them in through [`buckets_for_metrics`](Self::buckets_for_metrics).
+    /// per label; to a protobuf scrape every histogram of perf's goes as a native histogram
+    /// with its classic buckets alongside, at most 160 native buckets per series (see
+    /// [`histogram_format`](Self::histogram_format)). The crates above perf-core name their
+    /// own histograms' buckets (perf-llm: `perf_llm::names::HISTOGRAM_BUCKETS`); the
+    /// facade's `perf::core::export::prometheus()` passes them in through
+    /// [`buckets_for_metrics`](Self::buckets_for_metrics).
     pub fn new() -> Self {
         PrometheusBuilder {
             listen: None,

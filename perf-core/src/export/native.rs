@@ -20,8 +20,10 @@
 //! [`NATIVE_ZERO_THRESHOLD`] (2⁻¹²⁸ s, client_golang's default), far below perf's 1 ns step.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 
 use super::builder::PrometheusBuilder;
+use crate::histogram::{value_of, BUCKETS};
 use crate::Snapshot;
 
 /// The schema perf's histograms are served at when they fit the bucket limit: 64 buckets
@@ -169,19 +171,35 @@ fn index_at(seconds: f64, schema: i32) -> i32 {
     (seconds.log2() * 2f64.powi(schema)).ceil() as i32
 }
 
+/// For each bucket of perf's layout, the native bucket at [`NATIVE_SCHEMA`] that holds its
+/// midpoint (bucket 0, the 0 ns one, goes to the zero bucket and has no entry of use).
+/// Computed once: a scrape then maps a bucket with a lookup instead of a logarithm.
+fn native_index_table() -> &'static [i32] {
+    static TABLE: OnceLock<Vec<i32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..BUCKETS)
+            .map(|i| match value_of(i) {
+                0 => 0,
+                nanos => index_at(nanos as f64 / 1e9, NATIVE_SCHEMA),
+            })
+            .collect()
+    })
+}
+
 impl NativeBuckets {
     /// Maps `snap` onto native buckets, starting at [`NATIVE_SCHEMA`] and lowering the
     /// schema while more than `limit` buckets are filled.
     pub(crate) fn of(snap: &Snapshot, limit: NonZeroUsize) -> NativeBuckets {
         let mut zero_count = 0;
+        let table = native_index_table();
         // Ascending in value, so ascending (not strictly) in index.
         let mut filled: Vec<(i32, u64)> = Vec::new();
-        for (nanos, count) in snap.buckets() {
-            if nanos == 0 {
+        for (bucket, count) in snap.filled() {
+            if bucket == 0 {
                 zero_count += count;
                 continue;
             }
-            let i = index_at(nanos as f64 / 1e9, NATIVE_SCHEMA);
+            let i = table[bucket];
             match filled.last_mut() {
                 Some((last, c)) if *last == i => *c += count,
                 _ => filled.push((i, count)),

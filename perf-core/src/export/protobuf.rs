@@ -93,17 +93,24 @@ impl Renderer {
     /// The classic buckets with the counts the text's `le` lines carry, `+Inf` last.
     fn classic_buckets(&mut self, name: &str, series: &Series, snap: &Snapshot) -> Vec<Bucket> {
         let set = self.bucket_set(name, series);
-        let cumulative = snap.cumulative_counts(&set.nanos);
-        set.seconds
-            .iter()
-            .zip(cumulative)
-            .map(|(&le, count)| (le, count))
-            .chain([(f64::INFINITY, snap.count())])
-            .map(|(le, count)| Bucket {
-                cumulative_count: Some(count),
+        // As the text counts them: only the filled buckets are visited.
+        let mut filled = snap.buckets().peekable();
+        let mut seen = 0u64;
+        let mut out = Vec::with_capacity(set.nanos.len() + 1);
+        for (&le, &bound) in set.seconds.iter().zip(&set.nanos) {
+            while let Some((_, count)) = filled.next_if(|(v, _)| *v <= bound) {
+                seen += count;
+            }
+            out.push(Bucket {
+                cumulative_count: Some(seen),
                 upper_bound: Some(le),
-            })
-            .collect()
+            });
+        }
+        out.push(Bucket {
+            cumulative_count: Some(snap.count()),
+            upper_bound: Some(f64::INFINITY),
+        });
+        out
     }
 }
 

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use thread_local::ThreadLocal;
 
-use layout::BUCKETS;
+pub(crate) use layout::BUCKETS;
 use shard::Shard;
 use snapshot::Baseline;
 
+pub(crate) use layout::value_of;
 pub use layout::{MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
 pub use snapshot::Snapshot;
 
