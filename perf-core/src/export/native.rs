@@ -18,6 +18,12 @@
 //!
 //! The zero bucket holds the samples of exactly 0 ns: its threshold is
 //! [`NATIVE_ZERO_THRESHOLD`] (2⁻¹²⁸ s, client_golang's default), far below perf's 1 ns step.
+//!
+//! This covers perf's own histograms (the registry's: `#[timed]` functions, request timing,
+//! [`Registry::histogram`](crate::Registry::histogram)). Histograms recorded through the
+//! `metrics` facade (perf-llm's GenAI ones) stay classic in both formats:
+//! metrics-exporter-prometheus leaves a native facade histogram out of the text, which
+//! would change what a text scraper gets.
 
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
