@@ -126,6 +126,11 @@ fn recording(c: &mut Criterion) {
     g.bench_function("exposition/1000_histograms", |b| {
         b.iter(|| black_box(export::render(&registry, &opts)))
     });
+    // The same histograms as a protobuf scrape gets them: classic and native buckets.
+    let native = export::NativeOptions::default();
+    g.bench_function("protobuf/1000_histograms", |b| {
+        b.iter(|| black_box(export::render_protobuf(&registry, &opts, &native)))
+    });
     g.finish();
 }
 

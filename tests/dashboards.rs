@@ -230,6 +230,9 @@ fn every_panel_queries_metrics_perf_exports() {
         .join("\n");
     for needed in [
         "function_calls_duration_seconds_bucket",
+        // The native histograms, beside the classic buckets.
+        "rate(function_calls_duration_seconds{",
+        "rate(http_server_request_duration_seconds[",
         "function_calls_total",
         "http_server_request_duration_seconds_bucket",
         "async_slow_polls_total",

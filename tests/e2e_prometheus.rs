@@ -3,6 +3,8 @@
 //! over its HTTP API must agree with what perf reports in process: exact counts and sums,
 //! quantiles within the bucket they fall in; perf-llm's token, cost and cache-savings series
 //! equal its exact in-process totals. `promtool check metrics` must accept the exposition.
+//! `native_histograms`: with `--enable-feature=native-histograms`, Prometheus' quantiles
+//! over perf's native histograms are within 2% of perf's own.
 //!
 //! Needs `prometheus` and `promtool` on `PATH` (Debian: `apt-get install prometheus`).
 //! Without them the test prints `SKIPPED: ...` to stderr and returns; with
@@ -12,19 +14,23 @@
 #[path = "../examples/service.rs"]
 mod service;
 
+#[path = "support/prometheus.rs"]
+mod prometheus;
+
+#[path = "e2e_prometheus/native_histograms.rs"]
+mod native_histograms;
+
+use prometheus::{tools_or_skip, unix_now, PrometheusProcess};
+
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use perf::core::export::DEFAULT_LATENCY_BUCKETS;
 use perf::core::{Registry, Snapshot, RELATIVE_ERROR};
-
-/// Set to `1` to fail (not skip) when Prometheus is not installed.
-const REQUIRE: &str = "PERF_REQUIRE_PROMETHEUS";
 
 /// Whatever happens, the whole test ends within this.
 const WHOLE_TEST: Duration = Duration::from_secs(150);
@@ -33,178 +39,23 @@ const WHOLE_TEST: Duration = Duration::from_secs(150);
 /// compares do not move under it.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Runs `test` on a runtime of two workers, failing it if it takes longer than
+/// [`WHOLE_TEST`].
+fn run_bounded(what: &str, test: impl std::future::Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(WHOLE_TEST, test)
+            .await
+            .unwrap_or_else(|_| panic!("{what} took longer than {WHOLE_TEST:?}"))
+    });
+}
+
 /// How long the load phase drives the service.
 const LOAD_FOR: Duration = Duration::from_secs(4);
-
-/// `name` on `PATH`, if it is there.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Returns `prometheus` and `promtool`, or says loudly why the test is skipped (and fails
-/// when [`REQUIRE`] is set).
-fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
-    match (on_path("prometheus"), on_path("promtool")) {
-        (Some(prometheus), Some(promtool)) => Some((prometheus, promtool)),
-        _ => {
-            let message = format!(
-                "SKIPPED: {test}: prometheus/promtool not installed (apt-get install prometheus); \
-                 this test did NOT run"
-            );
-            if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
-                panic!("{message}, and {REQUIRE}=1 requires it");
-            }
-            // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests.
-            let _ = writeln!(std::io::stderr(), "\n!!!!!!!! {message} !!!!!!!!\n");
-            None
-        }
-    }
-}
-
-/// A running Prometheus, killed (and waited for) when dropped: also when the test panics.
-struct PrometheusProcess {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl PrometheusProcess {
-    fn start(binary: &Path, dir: &Path, target: SocketAddr) -> PrometheusProcess {
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: perf_service\n    static_configs:\n      \
-                 - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let addr = free_port();
-        let log = dir.join("prometheus.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join(format!("data-{}", addr.port())).display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
-        PrometheusProcess { child, addr, log }
-    }
-
-    /// Starts Prometheus and waits until it is ready. The free port can be taken between
-    /// our probe and Prometheus' bind: then it exits at once, and is started again.
-    async fn start_ready(binary: &Path, dir: &Path, target: SocketAddr) -> PrometheusProcess {
-        for attempt in 1..=3 {
-            let mut prom = PrometheusProcess::start(binary, dir, target);
-            let deadline = Instant::now() + Duration::from_secs(40);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = prom.child.try_wait() {
-                    break;
-                }
-                if let Ok((status, _)) = service::fetch(prom.addr, "/-/ready").await {
-                    if status.is_success() {
-                        return prom;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            eprintln!(
-                "prometheus attempt {attempt} not ready; its log:\n{}",
-                std::fs::read_to_string(&prom.log).unwrap_or_default()
-            );
-        }
-        panic!("prometheus did not become ready in 3 attempts (see the logs above)");
-    }
-
-    /// Fails the test with Prometheus' log if it exited.
-    fn check_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "prometheus exited ({status}); its log:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-
-    /// An instant query at `time` (unix seconds, or now): the value of each result series,
-    /// keyed by its labels.
-    async fn query(&mut self, promql: &str, time: Option<f64>) -> BTreeMap<String, f64> {
-        self.check_alive();
-        let mut path = format!("/api/v1/query?query={}", percent_encode(promql));
-        if let Some(t) = time {
-            path.push_str(&format!("&time={t:.3}"));
-        }
-        let (status, body) = service::fetch(self.addr, &path)
-            .await
-            .unwrap_or_else(|e| panic!("query {promql}: {e}"));
-        let json: serde_json::Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("query {promql}: {status}, not JSON ({e}): {body}"));
-        assert_eq!(json["status"], "success", "query {promql}: {body}");
-        json["data"]["result"]
-            .as_array()
-            .unwrap_or_else(|| panic!("query {promql}: no result vector: {body}"))
-            .iter()
-            .map(|r| {
-                let value = r["value"][1].as_str().unwrap_or("NaN");
-                (
-                    r["metric"].to_string(),
-                    value.parse::<f64>().unwrap_or(f64::NAN),
-                )
-            })
-            .collect()
-    }
-
-    /// The single value of a query that must return one series.
-    async fn scalar(&mut self, promql: &str, time: Option<f64>) -> Option<f64> {
-        let result = self.query(promql, time).await;
-        assert!(
-            result.len() <= 1,
-            "{promql} gave several series: {result:?}"
-        );
-        result.into_values().next()
-    }
-}
-
-impl Drop for PrometheusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on now (the OS picks it; Prometheus binds it right after).
-fn free_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
 
 /// The merged snapshot of every series of `function_calls_duration_seconds` (all functions
 /// timed by perf), or of one function.
@@ -370,16 +221,10 @@ fn e2e_prometheus_or_skip() {
     let Some((prometheus, promtool)) = tools_or_skip("e2e_prometheus_or_skip") else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        tokio::time::timeout(WHOLE_TEST, scrape_and_compare(&prometheus, &promtool))
-            .await
-            .unwrap_or_else(|_| panic!("the end-to-end test took longer than {WHOLE_TEST:?}"))
-    });
+    run_bounded(
+        "the end-to-end test",
+        scrape_and_compare(&prometheus, &promtool),
+    );
 }
 
 async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
@@ -400,7 +245,14 @@ async fn scrape_and_compare(prometheus: &Path, promtool: &Path) {
 
     let dir = tempfile::tempdir().unwrap();
     let prometheus_started = unix_now();
-    let mut prom = PrometheusProcess::start_ready(prometheus, dir.path(), service_addr).await;
+    let mut prom = PrometheusProcess::start_ready(
+        prometheus,
+        dir.path(),
+        &[("perf_service", service_addr)],
+        &[],
+        &[],
+    )
+    .await;
     let calls = "sum(function_calls_total{function=\"do_work\"})";
     let warm_calls = baseline_work.count() as f64;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -15,8 +15,9 @@
 //! * [`callsite`]: the per-function static that `#[timed]` generates.
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls.
 //! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
-//!   facade: builder, running exporter, text rendering, listener, Pushgateway push, process
-//!   collector, cardinality layer, bridge.
+//!   facade: builder, running exporter, text rendering, protobuf rendering with native
+//!   histograms, content negotiation, listener, Pushgateway push, process collector,
+//!   cardinality layer, bridge.
 //! * `tower/` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
 //!   status for any tower/axum service: layer, route cache, response future.
 //!

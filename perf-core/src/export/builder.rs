@@ -12,6 +12,7 @@ use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
 use super::process::ProcessCollector;
 use super::push::{PushJob, PushTarget};
+use super::native::NativeOptions;
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};
@@ -37,6 +38,8 @@ pub struct PrometheusBuilder {
     header_read_timeout: Duration,
     push: Option<PushTarget>,
     process_metrics: bool,
+    /// Set by the methods in `native.rs`.
+    pub(crate) native: NativeOptions,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -52,9 +55,12 @@ impl Default for PrometheusBuilder {
 impl PrometheusBuilder {
     /// Defaults: no listener (use [`PrometheusExporter::render`]), latency buckets
     /// [`DEFAULT_LATENCY_BUCKETS`] for every histogram, upkeep every 5 s, at most 1000 values
-    /// per label. The crates above perf-core name their own histograms' buckets (perf-llm:
-    /// `perf_llm::names::HISTOGRAM_BUCKETS`); the facade's `perf::core::export::prometheus()`
-    /// passes them in through [`buckets_for_metrics`](Self::buckets_for_metrics).
+    /// per label; to a protobuf scrape every histogram of perf's goes as a native histogram
+    /// with its classic buckets alongside, at most 160 native buckets per series (see
+    /// [`histogram_format`](Self::histogram_format)). The crates above perf-core name their
+    /// own histograms' buckets (perf-llm: `perf_llm::names::HISTOGRAM_BUCKETS`); the
+    /// facade's `perf::core::export::prometheus()` passes them in through
+    /// [`buckets_for_metrics`](Self::buckets_for_metrics).
     pub fn new() -> Self {
         PrometheusBuilder {
             listen: None,
@@ -67,6 +73,7 @@ impl PrometheusBuilder {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             push: None,
             process_metrics: false,
+            native: NativeOptions::default(),
         }
     }
 
@@ -324,6 +331,7 @@ impl PrometheusBuilder {
                 buckets: self.buckets,
                 metric_buckets: self.metric_buckets,
             })),
+            native: self.native,
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
         let exporter = PrometheusExporter::start(state, listen, self.upkeep, self.push)?;

@@ -9,6 +9,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::process::ProcessCollector;
 use super::push::{PushTarget, Pusher};
+use super::native::NativeOptions;
+use super::negotiate::Exposition;
 use super::server::{Periodic, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
@@ -22,6 +24,8 @@ pub(crate) struct State {
     pub(crate) registry: &'static Registry,
     /// Kept across scrapes: the bucket sets' text is prepared once, the buffers reused.
     pub(crate) renderer: Mutex<Renderer>,
+    /// The form of each histogram in the protobuf exposition.
+    pub(crate) native: NativeOptions,
 }
 
 impl State {
@@ -38,6 +42,26 @@ impl State {
             p.render(&mut out);
         }
         out
+    }
+
+    fn render_protobuf(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .render_protobuf(self.registry, &self.native, &mut out);
+        if let Some(h) = &self.handle {
+            // Both are streams of length-delimited families, so they concatenate.
+            let _ = h.render_protobuf_to_write(&mut out);
+        }
+        out
+    }
+
+    fn render_as(&self, exposition: Exposition) -> Vec<u8> {
+        match exposition {
+            Exposition::Text => self.render().into_bytes(),
+            Exposition::Protobuf => self.render_protobuf(),
+        }
     }
 }
 
@@ -78,7 +102,7 @@ impl PrometheusExporter {
         let server = match listen {
             Some((addr, header_read_timeout)) => {
                 let state = state.clone();
-                let render = Arc::new(move || state.render());
+                let render = Arc::new(move |exposition| state.render_as(exposition));
                 Some(Server::start(addr, header_read_timeout, render)?)
             }
             None => None,
@@ -102,6 +126,19 @@ impl PrometheusExporter {
     /// from your own web server if you did not ask for a listener.
     pub fn render(&self) -> String {
         self.state.render()
+    }
+
+    /// The whole exposition as protobuf (what a scrape asking for
+    /// [`PROTOBUF_CONTENT_TYPE`](super::PROTOBUF_CONTENT_TYPE) gets): perf's histograms with
+    /// their native buckets, then the facade's metrics.
+    ///
+    /// ```
+    /// let (_recorder, exporter) = perf_core::export::prometheus().build().unwrap();
+    /// let bytes = exporter.render_protobuf();
+    /// assert!(perf_core::export::client_model::decode_delimited(&bytes).is_ok());
+    /// ```
+    pub fn render_protobuf(&self) -> Vec<u8> {
+        self.state.render_protobuf()
     }
 
     /// The address the listener is bound to (with the port the OS picked), if any.

@@ -13,10 +13,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
+use super::negotiate::{Exposition, TEXT_CONTENT_TYPE};
 use crate::error::ExportError;
 
-/// Renders the exposition text at each scrape.
-pub(crate) type Render = Arc<dyn Fn() -> String + Send + Sync>;
+/// Renders the exposition at each scrape, in the form the scrape negotiated.
+pub(crate) type Render = Arc<dyn Fn(Exposition) -> Vec<u8> + Send + Sync>;
 
 pub(crate) struct Server {
     pub(crate) local_addr: SocketAddr,
@@ -84,25 +85,35 @@ impl Server {
 }
 
 fn respond(
-    render: &(dyn Fn() -> String + Send + Sync),
+    render: &(dyn Fn(Exposition) -> Vec<u8> + Send + Sync),
     req: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let (status, body) = match (req.method().as_str(), req.uri().path()) {
-        ("GET", "/metrics") | ("GET", "/") => (StatusCode::OK, render()),
+    let (status, body, content_type) = match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/metrics") | ("GET", "/") => {
+            let accept = req.headers().get(hyper::header::ACCEPT);
+            let exposition = Exposition::from_accept(accept.and_then(|a| a.to_str().ok()));
+            (
+                StatusCode::OK,
+                render(exposition),
+                exposition.content_type(),
+            )
+        }
         ("GET", _) => (
             StatusCode::NOT_FOUND,
-            "not found: scrape /metrics\n".to_owned(),
+            b"not found: scrape /metrics\n".to_vec(),
+            TEXT_CONTENT_TYPE,
         ),
         _ => (
             StatusCode::METHOD_NOT_ALLOWED,
-            "use GET /metrics\n".to_owned(),
+            b"use GET /metrics\n".to_vec(),
+            TEXT_CONTENT_TYPE,
         ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     resp
 }

@@ -28,6 +28,18 @@ impl Default for RenderOptions {
     }
 }
 
+/// The help text of a histogram family perf exports.
+pub(crate) fn help_of(family: &str) -> &'static str {
+    if family == FUNCTION_DURATION {
+        "Duration of function calls timed by perf, by result."
+    } else {
+        "Latency histogram recorded by perf."
+    }
+}
+
+/// The help text of `function_calls_total`.
+pub(crate) const FUNCTION_CALLS_HELP: &str = "Calls of functions timed by perf, by result.";
+
 /// Escapes a label value as the exposition format requires.
 pub(crate) fn escape(v: &str, out: &mut String) {
     if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
@@ -71,21 +83,24 @@ fn write_seconds(out: &mut String, nanos: u64) {
 }
 
 /// One set of bucket upper bounds: as the number of histogram buckets at or below each (the
-/// samples of a `_bucket` line are those of the histogram buckets below that index), and as
-/// the end of a `_bucket` line up to its value (`0.5"} `).
-struct BucketSet {
+/// samples of a `_bucket` line are those of the histogram buckets below that index), as the
+/// end of a `_bucket` line up to its value (`0.5"} `), and in nanoseconds and seconds for
+/// the protobuf exposition's classic buckets.
+pub(crate) struct BucketSet {
     ends: Vec<usize>,
     le: Vec<String>,
+    pub(crate) nanos: Vec<u64>,
+    pub(crate) seconds: Vec<f64>,
 }
 
 impl BucketSet {
     fn new(bounds: &[f64]) -> Self {
+        let nanos: Vec<u64> = bounds.iter().map(|le| (le * 1e9).round() as u64).collect();
         BucketSet {
-            ends: bounds
-                .iter()
-                .map(|le| buckets_at_or_below((le * 1e9).round() as u64))
-                .collect(),
+            ends: nanos.iter().map(|&n| buckets_at_or_below(n)).collect(),
             le: bounds.iter().map(|le| format!("{le}\"}} ")).collect(),
+            nanos,
+            seconds: bounds.to_vec(),
         }
     }
 }
@@ -108,7 +123,7 @@ pub(crate) struct Renderer {
     last_len: usize,
 }
 
-fn family_name(series: &Series) -> &str {
+pub(crate) fn family_name(series: &Series) -> &str {
     match series.family {
         Family::FunctionCalls => FUNCTION_DURATION,
         Family::Named => &series.name,
@@ -159,11 +174,7 @@ impl Renderer {
                 }
                 if !header {
                     header = true;
-                    let help = if name == FUNCTION_DURATION {
-                        "Duration of function calls timed by perf, by result."
-                    } else {
-                        "Latency histogram recorded by perf."
-                    };
+                    let help = help_of(name);
                     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
                 }
                 self.histogram(&mut out, name, s, &snap);
@@ -183,8 +194,7 @@ impl Renderer {
         if !calls.is_empty() {
             let _ = writeln!(
                 out,
-                "# HELP {FUNCTION_CALLS} Calls of functions timed by perf, by result.\n\
-                 # TYPE {FUNCTION_CALLS} counter"
+                "# HELP {FUNCTION_CALLS} {FUNCTION_CALLS_HELP}\n# TYPE {FUNCTION_CALLS} counter"
             );
             for (i, count) in calls {
                 self.set_labels(&series[i]);
@@ -195,6 +205,38 @@ impl Renderer {
         }
         self.last_len = out.len();
         out
+    }
+
+    /// The classic buckets of `series` in family `name`: its own, its metric's, or the
+    /// default ones. A series' own set is prepared on first sight, so this takes `&mut`.
+    pub(crate) fn bucket_set(&mut self, name: &str, series: &Series) -> &BucketSet {
+        let at = self.own_set(series);
+        self.set_at(at, name)
+    }
+
+    /// Where the set of a series that carries its own buckets is, prepared if new.
+    fn own_set(&mut self, series: &Series) -> Option<usize> {
+        let own = series.buckets?;
+        Some(
+            match self.own.iter().position(|(b, _)| std::ptr::eq(*b, own)) {
+                Some(at) => at,
+                None => {
+                    self.own.push((own, BucketSet::new(own)));
+                    self.own.len() - 1
+                }
+            },
+        )
+    }
+
+    fn set_at(&self, own: Option<usize>, name: &str) -> &BucketSet {
+        match own {
+            Some(at) => &self.own[at].1,
+            None => self
+                .per_metric
+                .iter()
+                .find(|(metric, _)| metric == name)
+                .map_or(&self.default, |(_, set)| set),
+        }
     }
 
     /// `_bucket` lines with cumulative counts, exact `_sum` and `_count`.
@@ -208,23 +250,8 @@ impl Renderer {
             self.bucket_head.push(',');
         }
         self.bucket_head.push_str("le=\"");
-        let set = match series.buckets {
-            Some(own) => {
-                let at = match self.own.iter().position(|(b, _)| std::ptr::eq(*b, own)) {
-                    Some(at) => at,
-                    None => {
-                        self.own.push((own, BucketSet::new(own)));
-                        self.own.len() - 1
-                    }
-                };
-                &self.own[at].1
-            }
-            None => self
-                .per_metric
-                .iter()
-                .find(|(metric, _)| metric == name)
-                .map_or(&self.default, |(_, set)| set),
-        };
+        let at = self.own_set(series);
+        let set = self.set_at(at, name);
         let (mut seen, mut below) = (0u64, 0usize);
         for (le, &end) in set.le.iter().zip(&set.ends) {
             // `max`: bounds out of order count nothing twice.
@@ -262,22 +289,31 @@ impl Renderer {
     }
 
     /// The global labels the series does not set itself, then the series' own.
-    fn set_labels(&mut self, series: &Series) {
-        self.labels.clear();
-        let globals = self
-            .global_labels
+    pub(crate) fn labels_of<'a>(
+        &'a self,
+        series: &'a Series,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.global_labels
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
-            .filter(|(k, _)| series.label(k).is_none());
-        for (k, v) in globals.chain(series.labels()) {
-            if !self.labels.is_empty() {
-                self.labels.push(',');
+            .filter(|(k, _)| series.label(k).is_none())
+            .chain(series.labels())
+    }
+
+    /// Writes [`labels_of`](Self::labels_of) the series as the text's label pairs.
+    fn set_labels(&mut self, series: &Series) {
+        let mut labels = std::mem::take(&mut self.labels);
+        labels.clear();
+        for (k, v) in self.labels_of(series) {
+            if !labels.is_empty() {
+                labels.push(',');
             }
-            self.labels.push_str(k);
-            self.labels.push_str("=\"");
-            escape(v, &mut self.labels);
-            self.labels.push('"');
+            labels.push_str(k);
+            labels.push_str("=\"");
+            escape(v, &mut labels);
+            labels.push('"');
         }
+        self.labels = labels;
     }
 }
 

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use thread_local::ThreadLocal;
 
-use layout::BUCKETS;
+pub(crate) use layout::BUCKETS;
 use shard::{Shard, ShardTotals};
 use snapshot::Baseline;
 
 pub(crate) use counts::{buckets_at_or_below, Counts, CountsReader};
+pub(crate) use layout::value_of;
 
 pub use layout::{MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
 pub use snapshot::Snapshot;

@@ -202,6 +202,16 @@ impl Snapshot {
             .map(|(i, &c)| (value_of(i), c))
     }
 
+    /// Non-empty buckets as `(index in the layout, count)`, lowest first: for tables keyed
+    /// by the layout, which [`buckets`](Self::buckets) would make convert values back.
+    pub(crate) fn filled(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (i, c))
+    }
+
     /// Samples added since `earlier` (a snapshot of the same histogram taken before), as a
     /// snapshot. Used to forward deltas to other exporters.
     pub fn delta_since(&self, earlier: &Snapshot) -> Snapshot {
