@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use crate::names::{DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
+use crate::names::{
+    DEFAULT_LATENCY_BUCKETS, FUNCTION_ALLOCATED_BYTES, FUNCTION_ALLOCATIONS, FUNCTION_CALLS,
+    FUNCTION_DURATION, HEAP_ALLOCATIONS, HEAP_LIVE_BYTES,
+};
 use crate::registry::{Family, Registry, Series};
 use crate::Snapshot;
 
@@ -165,15 +168,70 @@ impl Renderer {
                 "# HELP {FUNCTION_CALLS} Calls of functions timed by perf, by result.\n\
                  # TYPE {FUNCTION_CALLS} counter"
             );
-            for (i, count) in calls {
+            for &(i, count) in &calls {
                 self.set_labels(&series[i]);
                 self.line(&mut out, FUNCTION_CALLS, "");
                 out.push_str(itoa::Buffer::new().format(count));
                 out.push('\n');
             }
         }
+        let allocs: Vec<(usize, (u64, u64))> = calls
+            .iter()
+            .filter_map(|&(i, _)| Some((i, series[i].allocations()?)))
+            .collect();
+        if !allocs.is_empty() {
+            for (name, help, pick) in [
+                (
+                    FUNCTION_ALLOCATIONS,
+                    "Allocations made by calls of functions timed by perf, callees included.",
+                    0,
+                ),
+                (
+                    FUNCTION_ALLOCATED_BYTES,
+                    "Bytes allocated by calls of functions timed by perf, callees included.",
+                    1,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for &(i, (a, b)) in &allocs {
+                    self.set_labels(&series[i]);
+                    self.line(&mut out, name, "");
+                    out.push_str(itoa::Buffer::new().format(if pick == 0 { a } else { b }));
+                    out.push('\n');
+                }
+            }
+        }
+        self.heap(&mut out);
         self.last_len = out.len();
         out
+    }
+
+    /// The process's heap, when perf's counting allocator is installed: process-wide, so
+    /// written with whichever registry is rendered, under the global labels only.
+    fn heap(&mut self, out: &mut String) {
+        let Some(heap) = crate::alloc::heap() else {
+            return;
+        };
+        self.write_labels(std::iter::empty(), |_| false);
+        for (name, kind, help, value) in [
+            (
+                HEAP_LIVE_BYTES,
+                "gauge",
+                "Heap bytes allocated and not yet freed, counted by perf's allocator.",
+                heap.live_bytes,
+            ),
+            (
+                HEAP_ALLOCATIONS,
+                "counter",
+                "Heap allocations made by the process, counted by perf's allocator.",
+                heap.allocs,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            self.line(out, name, "");
+            out.push_str(itoa::Buffer::new().format(value));
+            out.push('\n');
+        }
     }
 
     /// `_bucket` lines with cumulative counts, exact `_sum` and `_count`.
@@ -242,22 +300,34 @@ impl Renderer {
 
     /// The global labels the series does not set itself, then the series' own.
     fn set_labels(&mut self, series: &Series) {
+        self.write_labels(series.labels(), |k| series.label(k).is_some());
+    }
+
+    /// The global labels for which `has` is false, then `own`.
+    fn write_labels<'a>(
+        &mut self,
+        own: impl Iterator<Item = (&'a str, &'a str)>,
+        has: impl Fn(&str) -> bool,
+    ) {
         self.labels.clear();
-        let globals = self
-            .global_labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .filter(|(k, _)| series.label(k).is_none());
-        for (k, v) in globals.chain(series.labels()) {
-            if !self.labels.is_empty() {
-                self.labels.push(',');
-            }
-            self.labels.push_str(k);
-            self.labels.push_str("=\"");
-            escape(v, &mut self.labels);
-            self.labels.push('"');
+        for (k, v) in self.global_labels.iter().filter(|(k, _)| !has(k)) {
+            push_label(&mut self.labels, k, v);
+        }
+        for (k, v) in own {
+            push_label(&mut self.labels, k, v);
         }
     }
+}
+
+/// Appends `k="v"` to a label list, after a comma unless it is the first.
+fn push_label(labels: &mut String, k: &str, v: &str) {
+    if !labels.is_empty() {
+        labels.push(',');
+    }
+    labels.push_str(k);
+    labels.push_str("=\"");
+    escape(v, labels);
+    labels.push('"');
 }
 
 /// Renders every series of `registry` that has samples: one histogram family per metric
@@ -404,6 +474,7 @@ mod tests {
                 labels: crate::registry::function_labels("pay", "shop::cart", result),
                 source: Source::Static(h),
                 buckets,
+                allocs: None,
             });
         }
         for v in [1, 999_999, 1_000_000, 7_000_000, 30_000_000_000] {
