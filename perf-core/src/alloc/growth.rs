@@ -1,4 +1,4 @@
-//! [`assert_no_growth!`](crate::assert_no_growth): a soak check that fails when the heap
+//! [`assert_no_growth!`](super::assert_no_growth): a soak check that fails when the heap
 //! grows with every iteration of some work (a leak), and not when it grows for a while and
 //! then stays flat (a cache warming up).
 
@@ -11,7 +11,7 @@ use super::stats::count;
 /// How many checkpoints the run is cut into; the second half of them is judged.
 const CHECKPOINTS: u64 = 10;
 
-/// The growth check behind [`assert_no_growth!`](crate::assert_no_growth): the work runs
+/// The growth check behind [`assert_no_growth!`](super::assert_no_growth): the work runs
 /// `iterations` times on this thread, the bytes it left allocated (its `net`) are read at
 /// 10 evenly spaced checkpoints, and the growth rate is fitted (least squares) over the
 /// second half, after the warm-up. The check fails when that rate exceeds `tolerance`
@@ -136,7 +136,7 @@ impl fmt::Display for Growth {
     }
 }
 
-/// What [`assert_no_growth!`](crate::assert_no_growth) expands to.
+/// What [`assert_no_growth!`](super::assert_no_growth) expands to.
 #[doc(hidden)]
 #[track_caller]
 pub fn __assert_no_growth(check: GrowthCheck, work: impl FnMut()) -> Growth {
