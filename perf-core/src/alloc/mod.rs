@@ -20,7 +20,10 @@
 //! the registration. After the hand-back, a thread's last allocations (other thread-locals'
 //! destructors) and the threads beyond the 1024th alive at once count into one shared line
 //! with atomic adds. A child process after `fork` keeps the forking thread's line and
-//! counts on as before.
+//! counts on as before: the allocation path takes no lock. Only a thread's exit (handing its
+//! line back) and [`heap`] (waiting out such a hand-back) synchronise, so a child forked
+//! while another thread was exiting should leave by `_exit` or `exec` without reading
+//! [`heap`], as POSIX asks of a multi-threaded program's child anyway.
 
 mod assert;
 mod call;
