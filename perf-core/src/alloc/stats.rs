@@ -190,3 +190,32 @@ impl<F: Future> Future for CountAsync<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AllocStats;
+
+    fn poll(allocated: u64, freed: u64, peak_live: u64) -> AllocStats {
+        AllocStats {
+            bytes_allocated: allocated,
+            bytes_freed: freed,
+            net: allocated as i64 - freed as i64,
+            peak_live,
+            ..AllocStats::default()
+        }
+    }
+
+    #[test]
+    fn a_later_poll_peaks_on_top_of_what_the_earlier_left_live() {
+        // 100 left live, then a poll that peaks 50 above its start: 150 at once.
+        let s = poll(100, 0, 100).then(&poll(50, 50, 50));
+        assert_eq!((s.net, s.peak_live), (100, 150));
+        // 100 freed from before, then a poll peaking 30 above its start: never above the
+        // start of the first.
+        let s = poll(0, 100, 0).then(&poll(30, 0, 30));
+        assert_eq!((s.net, s.peak_live), (-70, 0));
+        // The earlier poll's own peak stays when the later one is lower.
+        let s = poll(500, 500, 500).then(&poll(10, 10, 10));
+        assert_eq!((s.bytes_allocated, s.peak_live), (510, 500));
+    }
+}
