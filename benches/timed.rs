@@ -19,12 +19,16 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "support/two_threads.rs"]
+mod two_threads;
 use perf::timed;
+use two_threads::two_threads;
 
 #[inline(never)]
 fn bare(x: u64) -> u64 {
@@ -100,30 +104,6 @@ fn run<F: Future<Output = u64>>(fut: F) -> u64 {
     }
 }
 
-/// `iters` calls on each of two threads started together; the slower thread's time, so the
-/// reported figure is the per-call time of a thread while the other one runs too.
-fn two_threads(iters: u64, call: fn(u64) -> u64) -> Duration {
-    let barrier = Arc::new(Barrier::new(2));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                let start = Instant::now();
-                for i in 0..iters {
-                    black_box(call(black_box(i)));
-                }
-                start.elapsed()
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().expect("bench thread panicked"))
-        .max()
-        .unwrap_or_default()
-}
-
 fn bench(c: &mut Criterion) {
     let exporter = perf_core::export::prometheus()
         .install()
@@ -154,7 +134,11 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.bench_function(format!("{name}/2t"), |b| {
-            b.iter_custom(|iters| two_threads(iters, f))
+            b.iter_custom(|iters| {
+                two_threads(iters, move |i| {
+                    black_box(f(black_box(i)));
+                })
+            })
         });
     }
     g.finish();

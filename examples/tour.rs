@@ -17,7 +17,8 @@
 //!   `GET /report`, calls `std::thread::sleep`: the mistake the blocking detector finds;
 //! * a load generator that drives the service for `--seconds`.
 //!
-//! Then it prints where the time went per function (p50/p95/p99), the requests by method,
+//! Then it prints where the time went per function (p50/p95/p99, and with perf's counting
+//! allocator installed, allocations and bytes per call), the requests by method,
 //! route and status, the slow polls found with their `file:line`, the LLM cost per model
 //! with what prompt caching saved, and the `/metrics` URL. The WARN lines on stderr are
 //! perf's own slow-call and slow-poll logs, as a service would see them. Last it checks what
@@ -54,6 +55,10 @@ mod service;
 mod tour_check;
 
 use mock_llm::BoxError;
+
+// Counts every allocation per thread: the report gains `allocs/call` and `bytes/call`.
+#[global_allocator]
+static ALLOC: perf::alloc::Counting = perf::alloc::Counting::system();
 
 // ---------------------------------------------------------------- the shop service
 

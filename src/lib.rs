@@ -19,6 +19,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use perf_async as async_;
+
+/// Memory: perf-core's counting allocator, allocation counts and leak checks
+/// ([`perf_core::alloc`]).
+#[doc(inline)]
+pub use perf_core::alloc;
 pub use perf_llm as llm;
 pub use perf_load as load;
 
@@ -64,6 +69,9 @@ pub use perf_core::{
 /// crate that depends only on `perf` needs no other dependency.
 #[doc(inline)]
 pub use perf_macros::timed_via_facade as timed;
+
+#[doc(inline)]
+pub use perf_macros::assert_allocations_via_facade as assert_allocations;
 
 pub use perf_core::{
     assert_faster_than, assert_latency, assert_latency_async, assert_no_regression,

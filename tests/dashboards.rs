@@ -240,6 +240,10 @@ fn every_panel_queries_metrics_perf_exports() {
         "gen_ai_client_token_usage_sum",
         "gen_ai_client_cost_nano_usd_total",
         "gen_ai_client_cost_without_cache_nano_usd_total",
+        "perf_heap_live_bytes",
+        "perf_heap_allocations_total",
+        "function_allocations_total",
+        "function_allocated_bytes_total",
     ] {
         assert!(all.contains(needed), "no panel queries {needed}");
     }

@@ -1,4 +1,5 @@
-//! The facade alone is enough: `#[perf::timed]` and `#[perf::llm_call]` expand to
+//! The facade alone is enough: `#[perf::timed]`, `#[perf::llm_call]` and
+//! `perf::assert_allocations!` expand to
 //! `::perf::…` paths, and the re-exported names are where the docs say.
 
 #[derive(Debug)]
@@ -74,4 +75,19 @@ fn the_facade_exporter_uses_perf_llm_bucket_sets() {
         "{}",
         exporter.render()
     );
+}
+
+#[test]
+fn the_allocation_macros_expand_through_the_facade() {
+    // This binary does not install `perf::alloc::Counting`: both refuse to judge, which
+    // proves they expanded to `::perf::…` paths and ran.
+    assert!(!perf::alloc::installed());
+    let err = std::panic::catch_unwind(|| perf::assert_allocations!(|| (), allocs == 0, net == 0))
+        .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.starts_with("perf's counting allocator is not the global allocator"));
+    let err = std::panic::catch_unwind(|| perf::alloc::assert_no_growth!(|| (), iterations = 10))
+        .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.starts_with("perf's counting allocator is not the global allocator"));
 }

@@ -55,5 +55,14 @@ pub fn check_tour(
             "tour::load_report_template (a 25ms sleep) has no p99 of at least 25ms in the report: {other:?}"
         )),
     }
+    // The counting allocator is installed: each `render_order` call builds one `String`.
+    match report.rows.iter().find(|r| r.name == "render_order") {
+        Some(r) if r.allocations.map(|a| a.allocs) == Some(r.summary.count) => {}
+        other => problems.push(format!(
+            "tour::render_order (one String per call) has not one allocation per call in the \
+             report: {:?}",
+            other.map(|r| (r.summary.count, r.allocations))
+        )),
+    }
     problems
 }

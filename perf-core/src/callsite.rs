@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::alloc::{installed, AllocTotals, CallAllocs};
 use crate::clock;
 use crate::histogram::LatencyHistogram;
 use crate::registry::{function_labels, Family, Registry, Series, Source};
@@ -83,6 +84,8 @@ pub struct Callsite {
     slow_nanos: u64,
     buckets: Option<&'static [f64]>,
     outcomes: [LatencyHistogram; 4],
+    /// Allocation sums per outcome, filled when the counting allocator is installed.
+    allocs: [AllocTotals; 4],
     registered: [AtomicBool; 4],
     slow: SlowLog,
 }
@@ -103,6 +106,12 @@ impl Callsite {
                 LatencyHistogram::new(),
                 LatencyHistogram::new(),
                 LatencyHistogram::new(),
+            ],
+            allocs: [
+                AllocTotals::new(),
+                AllocTotals::new(),
+                AllocTotals::new(),
+                AllocTotals::new(),
             ],
             registered: [
                 AtomicBool::new(false),
@@ -180,11 +189,32 @@ impl Callsite {
         &self.outcomes[outcome as usize]
     }
 
-    /// Starts timing one call: one clock read.
+    /// The allocation sums of one outcome (all zero unless the counting allocator is
+    /// installed).
+    pub fn allocations(&self, outcome: Outcome) -> &AllocTotals {
+        &self.allocs[outcome as usize]
+    }
+
+    /// Starts timing one call: one clock read, and a mark of the thread's allocation
+    /// counters when the counting allocator is installed.
     #[inline]
     pub fn start(&'static self) -> Guard {
+        let allocs = CallAllocs::sync();
         Guard {
             callsite: self,
+            allocs,
+            start: clock::now_nanos(),
+        }
+    }
+
+    /// Starts timing one async call, whose allocations are counted poll by poll by the
+    /// [`PerPoll`](crate::alloc::PerPoll) wrapper around its work (see [`Guard::allocs`]):
+    /// each poll on the thread that runs it.
+    #[inline]
+    pub fn start_async(&'static self) -> Guard {
+        Guard {
+            callsite: self,
+            allocs: CallAllocs::per_poll(),
             start: clock::now_nanos(),
         }
     }
@@ -226,6 +256,7 @@ impl Callsite {
             labels,
             source: Source::Static(&self.outcomes[i]),
             buckets: self.buckets,
+            allocs: Some(&self.allocs[i]),
         });
     }
 }
@@ -334,9 +365,16 @@ fn top_level_split<'a>(s: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
 pub struct Guard {
     callsite: &'static Callsite,
     start: u64,
+    allocs: CallAllocs,
 }
 
 impl Guard {
+    /// What the call allocated so far: for [`PerPoll`](crate::alloc::PerPoll) to add an
+    /// async call's polls to.
+    pub fn allocs(&self) -> &CallAllocs {
+        &self.allocs
+    }
+
     /// Records the call with `outcome`.
     #[inline]
     pub fn finish(self, outcome: Outcome) {
@@ -347,7 +385,17 @@ impl Guard {
     #[inline]
     fn record(&self, outcome: Outcome) {
         let nanos = clock::now_nanos().saturating_sub(self.start);
-        self.callsite.record(nanos, outcome);
+        // Read before the timing is recorded: a first record registers the series, which
+        // allocates, and that is not the call's doing.
+        if installed() {
+            let (allocs, bytes) = self.allocs.taken();
+            crate::alloc::bookkeeping(|| {
+                self.callsite.allocs[outcome as usize].add(allocs, bytes);
+                self.callsite.record(nanos, outcome);
+            });
+        } else {
+            self.callsite.record(nanos, outcome);
+        }
     }
 }
 

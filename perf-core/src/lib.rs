@@ -3,6 +3,8 @@
 //! Recording, reading back and export, one line per module, lowest first:
 //!
 //! * [`clock`]: the injectable clock every timing reads.
+//! * [`alloc`] (folder): the counting global allocator, [`assert_allocations!`], leak checks
+//!   and the process's heap totals.
 //! * `histogram/`: [`LatencyHistogram`], lock-free per-thread-sharded HDR-style recording
 //!   (≤ 0.78% relative error from 1 ns to 73 minutes): bucket layout, shard, [`Snapshot`].
 //! * `summary`: [`LatencySummary`] of a histogram or snapshot: count, mean, stddev, p50…p999.
@@ -43,6 +45,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod callsite;
 pub mod cardinality;
 pub mod clock;
@@ -62,7 +65,7 @@ pub mod tower;
 pub use error::{ExportError, NameError};
 pub use histogram::{LatencyHistogram, Snapshot, MAX_TRACKABLE_NANOS, RELATIVE_ERROR};
 pub use registry::{Registry, Series};
-pub use report::{Report, ReportRow};
+pub use report::{Report, ReportRow, RowAllocations};
 pub use summary::{format_duration, LatencySummary};
 pub use timer::{time, ScopeTimer};
 
@@ -77,7 +80,7 @@ pub use regress::latency as assert;
 #[doc(inline)]
 pub use regress::{baseline, env, fingerprint, ratio, sampler};
 
-pub use perf_macros::timed;
+pub use perf_macros::{assert_allocations, timed};
 
 /// The summary of everything recorded under `name` in the global registry, every label set
 /// merged (all outcomes of a `#[timed]` function). `None` if nothing was recorded.
@@ -130,6 +133,18 @@ pub mod __private {
     #[inline(always)]
     pub fn start(callsite: &'static Callsite) -> Guard {
         callsite.start()
+    }
+
+    /// Starts timing one async call of `callsite`, whose allocations [`per_poll`] counts.
+    #[inline(always)]
+    pub fn start_async(callsite: &'static Callsite) -> Guard {
+        callsite.start_async()
+    }
+
+    /// Wraps an async call's work so each poll's allocations count toward `guard`'s call.
+    #[inline(always)]
+    pub fn per_poll<F>(guard: &Guard, fut: F) -> crate::alloc::PerPoll<'_, F> {
+        crate::alloc::PerPoll::new(guard.allocs(), fut)
     }
 
     /// Calls `f` once. The `FnOnce` bound makes a closure wrapping a fn body `FnOnce`, so

@@ -9,6 +9,18 @@ pub const FUNCTION_DURATION: &str = "function_calls_duration_seconds";
 /// Name of the counter family of timed functions.
 pub const FUNCTION_CALLS: &str = "function_calls_total";
 
+/// Counter of the allocations made by timed functions' calls (callees included), labels
+/// `function`, `module`, `result`. Exported when perf's counting allocator is installed.
+pub const FUNCTION_ALLOCATIONS: &str = "function_allocations_total";
+/// Counter of the bytes allocated by timed functions' calls (callees included), labels
+/// `function`, `module`, `result`.
+pub const FUNCTION_ALLOCATED_BYTES: &str = "function_allocated_bytes_total";
+/// Gauge of the process's live heap bytes, as perf's counting allocator sees it.
+pub const HEAP_LIVE_BYTES: &str = "perf_heap_live_bytes";
+/// Counter of the allocations the process made through perf's counting allocator:
+/// `rate()` of it is the allocation rate.
+pub const HEAP_ALLOCATIONS: &str = "perf_heap_allocations_total";
+
 /// The function's name: a label of [`FUNCTION_DURATION`] and [`FUNCTION_CALLS`].
 pub(crate) const LABEL_FUNCTION: &str = "function";
 /// The function's module path (empty for a scope timer).
@@ -46,6 +58,10 @@ pub const PROCESS_THREADS: &str = "process_threads";
 pub const METRICS: &[&str] = &[
     FUNCTION_DURATION,
     FUNCTION_CALLS,
+    FUNCTION_ALLOCATIONS,
+    FUNCTION_ALLOCATED_BYTES,
+    HEAP_LIVE_BYTES,
+    HEAP_ALLOCATIONS,
     HTTP_SERVER_REQUEST_DURATION,
     PROCESS_CPU_SECONDS,
     PROCESS_OPEN_FDS,

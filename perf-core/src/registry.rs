@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use crate::alloc::AllocTotals;
 use crate::cardinality::LabelGuard;
 use crate::error::{check_label_keys, check_metric_name, NameError};
 use crate::histogram::{LatencyHistogram, Snapshot};
@@ -54,6 +55,8 @@ pub struct Series {
     pub(crate) labels: Vec<Label>,
     pub(crate) source: Source,
     pub(crate) buckets: Option<&'static [f64]>,
+    /// A timed function's allocation sums, beside its timing.
+    pub(crate) allocs: Option<&'static AllocTotals>,
 }
 
 /// How a series is exported.
@@ -85,6 +88,14 @@ impl Series {
     /// Its histogram.
     pub fn histogram(&self) -> &LatencyHistogram {
         self.source.histogram()
+    }
+
+    /// Allocations and bytes allocated by its calls (a timed function's series), when
+    /// perf's counting allocator is installed.
+    pub fn allocations(&self) -> Option<(u64, u64)> {
+        self.allocs
+            .filter(|_| crate::alloc::installed())
+            .map(|a| a.totals())
     }
 
     fn matches(&self, labels: &[(&str, &str)]) -> bool {
@@ -197,6 +208,7 @@ impl Registry {
                 .collect(),
             source: Source::Owned(h.clone()),
             buckets: None,
+            allocs: None,
         });
         named.insert(key, h.clone());
         Ok(h)
@@ -231,10 +243,14 @@ impl Registry {
         self.snapshot_with(name, labels).map(|s| s.summary())
     }
 
-    /// Forgets every sample of every series (the series stay registered).
+    /// Forgets every sample of every series (the series stay registered), and their
+    /// allocation sums.
     pub fn reset(&self) {
         for s in self.series() {
             s.histogram().reset();
+            if let Some(a) = s.allocs {
+                a.reset();
+            }
         }
     }
 }

@@ -22,6 +22,19 @@ pub struct ReportRow {
     pub errors: u64,
     /// The merged summary (count, total, mean, percentiles, max).
     pub summary: LatencySummary,
+    /// Allocations and bytes allocated by all its calls, callees included: `Some` for a
+    /// timed function when perf's counting allocator is installed
+    /// ([`alloc::Counting`](crate::alloc::Counting)).
+    pub allocations: Option<RowAllocations>,
+}
+
+/// A report row's allocation totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RowAllocations {
+    /// Allocations made by all calls.
+    pub allocs: u64,
+    /// Bytes allocated by all calls.
+    pub bytes: u64,
 }
 
 /// Every name with samples, sorted by total time spent, largest first: where the time goes.
@@ -54,27 +67,36 @@ impl Registry {
 
 impl Report {
     fn from_series(series: &[Series]) -> Report {
-        // (name, module) -> (merged snapshot, errors)
-        let mut groups: BTreeMap<(String, Option<String>), (Snapshot, u64)> = BTreeMap::new();
+        // (name, module) -> (merged snapshot, errors, allocations)
+        type Group = (Snapshot, u64, Option<RowAllocations>);
+        let mut groups: BTreeMap<(String, Option<String>), Group> = BTreeMap::new();
         for s in series {
             let snap = s.histogram().snapshot();
             if snap.count() == 0 {
                 continue;
             }
             let key = (s.name.to_string(), s.label(LABEL_MODULE).map(str::to_owned));
-            let entry = groups.entry(key).or_insert_with(|| (Snapshot::empty(), 0));
+            let entry = groups
+                .entry(key)
+                .or_insert_with(|| (Snapshot::empty(), 0, None));
             if s.label(LABEL_RESULT).is_some_and(|r| r != "ok") {
                 entry.1 += snap.count();
             }
             entry.0.merge(&snap);
+            if let Some((allocs, bytes)) = s.allocations() {
+                let a = entry.2.get_or_insert_with(RowAllocations::default);
+                a.allocs += allocs;
+                a.bytes += bytes;
+            }
         }
         let mut rows: Vec<ReportRow> = groups
             .into_iter()
-            .map(|((name, module), (snap, errors))| ReportRow {
+            .map(|((name, module), (snap, errors, allocations))| ReportRow {
                 name,
                 module: module.filter(|m| !m.is_empty()),
                 errors,
                 summary: snap.summary(),
+                allocations,
             })
             .collect();
         // Slowest total first; ties by name.
@@ -95,11 +117,15 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header = [
+        let mut header = vec![
             "name", "count", "errors", "total", "%time", "mean", "p50", "p95", "p99", "max",
         ];
+        let with_allocs = self.rows.iter().any(|r| r.allocations.is_some());
+        if with_allocs {
+            header.extend(["allocs/call", "bytes/call"]);
+        }
         let grand = self.total().as_nanos().max(1) as f64;
-        let table: Vec<[String; 10]> = self
+        let table: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
@@ -108,7 +134,7 @@ impl fmt::Display for Report {
                     Some(m) => format!("{m}::{}", r.name),
                     None => r.name.clone(),
                 };
-                [
+                let mut cells = vec![
                     name,
                     s.count.to_string(),
                     r.errors.to_string(),
@@ -119,17 +145,26 @@ impl fmt::Display for Report {
                     format_duration(s.p95),
                     format_duration(s.p99),
                     format_duration(s.max),
-                ]
+                ];
+                if with_allocs {
+                    let per_call = |total: u64| match r.allocations {
+                        Some(_) => format!("{:.1}", total as f64 / s.count.max(1) as f64),
+                        None => "-".to_owned(),
+                    };
+                    let a = r.allocations.unwrap_or_default();
+                    cells.extend([per_call(a.allocs), per_call(a.bytes)]);
+                }
+                cells
             })
             .collect();
-        let mut widths = header.map(|h| h.chars().count());
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &table {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
         let line = |f: &mut fmt::Formatter<'_>, cells: &[&str]| -> fmt::Result {
-            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
                 let pad = w - cell.chars().count();
                 if i == 0 {
                     write!(f, "{cell}{}", " ".repeat(pad))?;

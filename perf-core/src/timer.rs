@@ -98,6 +98,7 @@ fn block(name: &str) -> &'static Block {
             labels: function_labels(b.name, "", result),
             source: Source::Static(h),
             buckets: None,
+            allocs: None,
         });
     }
     blocks.insert(b.name, b);

@@ -5,6 +5,7 @@
 
 // The layout, one line per module:
 mod args; //       the argument-parsing kit: option keywords, collected errors, value parsers
+mod assert_allocations; // `assert_allocations!`: its clauses and expansion
 mod async_body; // recognising an async body (`async fn`, a returned `async` block, `Box::pin`)
 mod item; //       where an error about the kind of item points
 mod llm_call; //   `#[llm_call]`: its options (`attr`) and expansion (`expand`), built on `#[timed]`
@@ -355,4 +356,54 @@ pub fn llm_call_via_facade(args: TokenStream, item: TokenStream) -> TokenStream 
         Some(syn::parse_quote!(::perf::llm)),
     )
     .into()
+}
+
+/// Runs a closure once and checks what it allocated on this thread; evaluates to its
+/// `AllocStats`. Use it as `perf_core::assert_allocations!` or `perf::assert_allocations!`.
+///
+/// Clauses: `allocs`, `deallocs`, `reallocs`, `bytes` (bytes allocated), `bytes_freed`,
+/// `net` (bytes left allocated), `peak` (most bytes live at once, above the start), with
+/// `==`, `<=` or `<`, against any integer. The closure's value is dropped after the count,
+/// so returning a `Vec` counts it in `net`.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: perf_core::alloc::Counting = perf_core::alloc::Counting::system();
+///
+/// let mut buf = Vec::with_capacity(64);
+/// perf_core::assert_allocations!(|| { buf.clear(); buf.extend_from_slice(b"hello") }, allocs == 0);
+/// let s = perf_core::assert_allocations!(|| format!("{}", 42).len(), allocs <= 1, bytes <= 64, net == 0);
+/// assert_eq!(s.allocs, 1);
+/// ```
+///
+/// # Panics
+/// When a clause does not hold, with every failing clause and the measured stats; at once,
+/// with how to install it, when `perf_core::alloc::Counting` is not the global allocator
+/// (never a vacuous pass):
+///
+/// ```should_panic
+/// perf_core::assert_allocations!(|| (), allocs == 0);
+/// ```
+///
+/// # Compile errors
+/// An unknown statistic or another comparison is a `compile_error!` at its token:
+///
+/// ```compile_fail
+/// perf_core::assert_allocations!(|| (), alocs == 0);
+/// ```
+///
+/// ```compile_fail
+/// perf_core::assert_allocations!(|| (), allocs != 0);
+/// ```
+#[proc_macro]
+pub fn assert_allocations(input: TokenStream) -> TokenStream {
+    assert_allocations::assert_allocations(input.into(), syn::parse_quote!(::perf_core)).into()
+}
+
+/// [`assert_allocations!`] as the `perf` facade re-exports it: its expansion names
+/// `::perf::core`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn assert_allocations_via_facade(input: TokenStream) -> TokenStream {
+    assert_allocations::assert_allocations(input.into(), syn::parse_quote!(::perf::core)).into()
 }

@@ -3,7 +3,10 @@
 use std::fmt::Write;
 
 use crate::histogram::{buckets_at_or_below, Counts, CountsReader};
-use crate::names::{DEFAULT_LATENCY_BUCKETS, FUNCTION_CALLS, FUNCTION_DURATION};
+use crate::names::{
+    DEFAULT_LATENCY_BUCKETS, FUNCTION_ALLOCATED_BYTES, FUNCTION_ALLOCATIONS, FUNCTION_CALLS,
+    FUNCTION_DURATION, HEAP_ALLOCATIONS, HEAP_LIVE_BYTES,
+};
 use crate::registry::{Family, Registry, Series};
 
 /// What rendering needs besides the series: labels added to every series, default buckets.
@@ -196,15 +199,73 @@ impl Renderer {
                 out,
                 "# HELP {FUNCTION_CALLS} {FUNCTION_CALLS_HELP}\n# TYPE {FUNCTION_CALLS} counter"
             );
-            for (i, count) in calls {
+            for &(i, count) in &calls {
                 self.set_labels(&series[i]);
                 self.line(&mut out, FUNCTION_CALLS, "");
                 out.push_str(itoa::Buffer::new().format(count));
                 out.push('\n');
             }
         }
+        let allocs: Vec<(usize, (u64, u64))> = calls
+            .iter()
+            .filter_map(|&(i, _)| Some((i, series[i].allocations()?)))
+            .collect();
+        if !allocs.is_empty() {
+            for (name, help, pick) in [
+                (
+                    FUNCTION_ALLOCATIONS,
+                    "Allocations made by calls of functions timed by perf, callees included.",
+                    0,
+                ),
+                (
+                    FUNCTION_ALLOCATED_BYTES,
+                    "Bytes allocated by calls of functions timed by perf, callees included.",
+                    1,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for &(i, (a, b)) in &allocs {
+                    self.set_labels(&series[i]);
+                    self.line(&mut out, name, "");
+                    out.push_str(itoa::Buffer::new().format(if pick == 0 { a } else { b }));
+                    out.push('\n');
+                }
+            }
+        }
+        self.heap(&mut out);
         self.last_len = out.len();
         out
+    }
+
+    /// The process's heap, when perf's counting allocator is installed: process-wide, so
+    /// written with whichever registry is rendered, under the global labels only.
+    fn heap(&mut self, out: &mut String) {
+        let Some(heap) = crate::alloc::heap() else {
+            return;
+        };
+        self.labels.clear();
+        for (k, v) in &self.global_labels {
+            push_label(&mut self.labels, k, v);
+        }
+        for (name, kind, help, value) in [
+            (
+                HEAP_LIVE_BYTES,
+                "gauge",
+                "Heap bytes allocated and not yet freed, counted by perf's allocator.",
+                heap.live_bytes,
+            ),
+            (
+                HEAP_ALLOCATIONS,
+                "counter",
+                "Heap allocations made by the process, counted by perf's allocator.",
+                heap.allocs,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            self.line(out, name, "");
+            out.push_str(itoa::Buffer::new().format(value));
+            out.push('\n');
+        }
     }
 
     /// The classic buckets of `series` in family `name`: its own, its metric's, or the
@@ -305,16 +366,21 @@ impl Renderer {
         let mut labels = std::mem::take(&mut self.labels);
         labels.clear();
         for (k, v) in self.labels_of(series) {
-            if !labels.is_empty() {
-                labels.push(',');
-            }
-            labels.push_str(k);
-            labels.push_str("=\"");
-            escape(v, &mut labels);
-            labels.push('"');
+            push_label(&mut labels, k, v);
         }
         self.labels = labels;
     }
+}
+
+/// Appends `k="v"` to a label list, after a comma unless it is the first.
+fn push_label(labels: &mut String, k: &str, v: &str) {
+    if !labels.is_empty() {
+        labels.push(',');
+    }
+    labels.push_str(k);
+    labels.push_str("=\"");
+    escape(v, labels);
+    labels.push('"');
 }
 
 /// Renders every series of `registry` that has samples: one histogram family per metric

@@ -367,23 +367,24 @@ impl Gen {
         }
     }
 
-    /// `{ start; let ret = <capture> { body }.await; finish; ret }`, the body of a future.
+    /// `{ start; let ret = per_poll(<capture> { body }).await; finish; ret }`, the body of
+    /// a future: its allocations are counted poll by poll, each on the thread that ran it.
     fn timed_future_body(
         &self,
         out: Option<&Type>,
         capture: TokenStream,
         block: &Block,
     ) -> TokenStream {
-        let start = self.start();
+        let krate = &self.krate;
         let finish = self.finish();
         let stmts = &block.stmts;
         let (annotation, fake_return) = pin_return_type(out);
         quote! {{
-            #start
-            let __perf_ret #annotation = #capture {
+            let __perf_guard = #krate::__private::start_async(&__PERF_CALLSITE);
+            let __perf_ret #annotation = #krate::__private::per_poll(&__perf_guard, #capture {
                 #fake_return
                 #(#stmts)*
-            }.await;
+            }).await;
             #finish
             __perf_ret
         }}

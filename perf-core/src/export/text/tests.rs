@@ -122,6 +122,7 @@ fn the_exposition_text_is_pinned_byte_for_byte() {
             labels: crate::registry::function_labels("pay", "shop::cart", result),
             source: Source::Static(h),
             buckets,
+            allocs: None,
         });
     }
     for v in [1, 999_999, 1_000_000, 7_000_000, 30_000_000_000] {
@@ -312,6 +313,7 @@ fn many_series_render_as_the_reference_does() {
                     labels: crate::registry::function_labels("f", "m::n", result),
                     source: Source::Static(h),
                     buckets: (i % 8 == 3).then_some(own),
+                    allocs: None,
                 });
                 Source::Static(h)
             }
