@@ -14,6 +14,8 @@
 //! * `timer`: [`time`], a scope timer.
 //! * [`callsite`]: the per-function static that `#[timed]` generates.
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls.
+//! * `profile/` (feature `profile`, Linux): CPU profiles of the running process (pprof
+//!   protobuf, flame graph, top-N table): sampler session, stacks, table, errors.
 //! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
 //!   facade: builder, running exporter, text rendering, listener, cardinality layer, bridge.
 //! * `tower/` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
@@ -48,11 +50,14 @@ mod error;
 pub mod export;
 mod histogram;
 pub mod names;
+#[cfg(feature = "profile")]
+pub mod profile;
 mod registry;
 pub mod regress;
 mod report;
 pub mod slow;
 mod summary;
+mod table;
 mod timer;
 #[cfg(feature = "tower")]
 pub mod tower;
