@@ -4,33 +4,20 @@
 #![cfg(feature = "profile")]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use perf_core::profile::{self, ProfileError, Sampler};
 use pprof::protos::Message;
 
+#[path = "support/burn.rs"]
+mod burn;
+use burn::{burn_cpu, in_background};
+
 /// The sampler is process-wide: the tests of this binary take turns.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Pure arithmetic with no calls, even in a debug build (no range iterator), so its
-/// samples land in itself.
-#[inline(never)]
-fn burn_cpu(stop: &AtomicBool) -> u64 {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    while !stop.load(Ordering::Relaxed) {
-        let mut i = 0;
-        while i < 10_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            i += 1;
-        }
-    }
-    x
 }
 
 /// Busy on another thread, so `cpu_while` has samples to leave out.
@@ -43,28 +30,7 @@ fn other_thread_work(stop: &AtomicBool) -> u64 {
     n
 }
 
-/// Runs `work` on a thread of its own until the returned guard drops.
-struct Background(Arc<AtomicBool>, Option<std::thread::JoinHandle<u64>>);
-
-fn in_background(work: fn(&AtomicBool) -> u64) -> Background {
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = std::thread::spawn({
-        let stop = stop.clone();
-        move || work(&stop)
-    });
-    Background(stop, Some(handle))
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-        if let Some(h) = self.1.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-const BURNER: &str = "profile::burn_cpu";
+const BURNER: &str = "profile::burn::burn_cpu";
 
 #[test]
 fn a_burning_function_holds_most_samples_in_every_output() {

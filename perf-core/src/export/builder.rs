@@ -33,6 +33,7 @@ pub struct PrometheusBuilder {
     max_label_values: usize,
     registry: &'static Registry,
     header_read_timeout: Duration,
+    profiling: bool,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -61,6 +62,7 @@ impl PrometheusBuilder {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            profiling: false,
         }
     }
 
@@ -95,6 +97,32 @@ impl PrometheusBuilder {
     /// [`header_read_timeout`](Self::header_read_timeout) (10 s) is closed.
     pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
         self.listen = Some(addr.into());
+        self
+    }
+
+    /// Also serves CPU profiles of the next N seconds on the listener (feature `profile`),
+    /// as Go's `net/http/pprof` does: `GET /debug/pprof/profile?seconds=N` answers with the
+    /// pprof protobuf, `GET /debug/pprof/flamegraph?seconds=N` with a flame graph SVG.
+    ///
+    /// `seconds` defaults to 30 and may be 1 to 300; another value gets a 400 that says
+    /// why. One profile runs at a time: a request while one runs gets a 409. A client that
+    /// disconnects stops its profile. Like everything on this listener, the endpoints must
+    /// be reachable only from inside the service's network: bind the listener there (it
+    /// has no default address).
+    ///
+    /// ```
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_http_listener(([127, 0, 0, 1], 0))
+    ///     .with_profiling()
+    ///     .build()
+    ///     .unwrap()
+    ///     .1;
+    /// let addr = exporter.local_addr().unwrap();
+    /// println!("go tool pprof http://{addr}/debug/pprof/profile?seconds=30");
+    /// ```
+    #[cfg(feature = "profile")]
+    pub fn with_profiling(mut self) -> Self {
+        self.profiling = true;
         self
     }
 
@@ -241,7 +269,12 @@ impl PrometheusBuilder {
             })),
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
-        let exporter = PrometheusExporter::start(state, listen, self.upkeep)?;
+        let mut routes = Vec::new();
+        #[cfg(feature = "profile")]
+        if self.profiling {
+            routes.push(super::pprof_endpoint::route());
+        }
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep, routes)?;
         Ok((recorder, exporter))
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::server::{Periodic, Server};
+use super::server::{Periodic, Route, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
 use crate::registry::Registry;
@@ -52,11 +52,12 @@ impl std::fmt::Debug for PrometheusExporter {
 
 impl PrometheusExporter {
     /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
-    /// its header-read timeout.
+    /// its header-read timeout, and `routes` before `/metrics`.
     pub(crate) fn start(
         state: Arc<State>,
         listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
+        routes: Vec<Route>,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
             let state = state.clone();
@@ -70,7 +71,7 @@ impl PrometheusExporter {
             Some((addr, header_read_timeout)) => {
                 let state = state.clone();
                 let render = Arc::new(move || state.render());
-                Some(Server::start(addr, header_read_timeout, render)?)
+                Some(Server::start(addr, header_read_timeout, render, routes)?)
             }
             None => None,
         };

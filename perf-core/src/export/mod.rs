@@ -20,6 +20,8 @@ mod bridge;
 mod builder;
 mod exporter;
 mod layer;
+#[cfg(feature = "profile")]
+mod pprof_endpoint;
 mod server;
 mod text;
 
