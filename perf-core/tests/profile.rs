@@ -112,6 +112,35 @@ fn burn_for(d: Duration) {
     }
 }
 
+/// A `#[timed]` function with the burner's arithmetic.
+#[perf_core::timed]
+#[inline(never)]
+fn timed_burner(n: u64) -> u64 {
+    burn_slice(n)
+}
+
+#[test]
+fn a_timed_functions_frames_are_findable_by_name_in_the_flame_graph() {
+    let _turn = one_at_a_time();
+    let mut calls = 0u64;
+    let p = profile::cpu_while(|| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            std::hint::black_box(timed_burner(std::hint::black_box(20_000)));
+            calls += 1;
+        }
+    })
+    .unwrap();
+    assert!(p.share_of("profile::timed_burner") >= 0.5, "{}", p.top(10));
+    let svg = p.flamegraph_svg().unwrap();
+    assert!(
+        svg.contains("<title>profile::timed_burner"),
+        "not in the SVG"
+    );
+    // The profile and the timing saw the same calls.
+    assert_eq!(perf_core::summary("timed_burner").unwrap().count, calls);
+}
+
 #[test]
 fn a_second_profile_is_refused_while_one_runs() {
     let _turn = one_at_a_time();
