@@ -33,6 +33,7 @@ pub struct PrometheusBuilder {
     max_label_values: usize,
     registry: &'static Registry,
     header_read_timeout: Duration,
+    #[cfg(feature = "profile")]
     profiling: bool,
 }
 
@@ -62,6 +63,7 @@ impl PrometheusBuilder {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             registry: Registry::global(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            #[cfg(feature = "profile")]
             profiling: false,
         }
     }
@@ -269,11 +271,13 @@ impl PrometheusBuilder {
             })),
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
-        let mut routes = Vec::new();
         #[cfg(feature = "profile")]
-        if self.profiling {
-            routes.push(super::pprof_endpoint::route());
-        }
+        let routes = match self.profiling {
+            true => vec![super::pprof_endpoint::route()],
+            false => Vec::new(),
+        };
+        #[cfg(not(feature = "profile"))]
+        let routes = Vec::new();
         let exporter = PrometheusExporter::start(state, listen, self.upkeep, routes)?;
         Ok((recorder, exporter))
     }
