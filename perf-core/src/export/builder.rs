@@ -108,9 +108,10 @@ impl PrometheusBuilder {
     ///
     /// `seconds` defaults to 30 and may be 1 to 300; another value gets a 400 that says
     /// why. One profile runs at a time: a request while one runs gets a 409. A client that
-    /// disconnects stops its profile. Like everything on this listener, the endpoints must
-    /// be reachable only from inside the service's network: bind the listener there (it
-    /// has no default address).
+    /// disconnects stops its profile. A flame graph of a process that used no CPU meanwhile
+    /// has no boxes to draw: it answers 200 with a plain-text note. Like everything on this
+    /// listener, the endpoints must be reachable only from inside the service's network:
+    /// bind the listener there (it has no default address).
     ///
     /// ```
     /// let exporter = perf_core::export::prometheus()
