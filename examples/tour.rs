@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example tour                       # load for 3 s, print the report, exit
 //! cargo run --example tour -- --seconds 10       # a longer load
-//! cargo run --example tour -- --serve            # then keep serving /metrics until Ctrl-C
+//! cargo run --example tour -- --serve            # then serve /metrics and CPU profiles until Ctrl-C
 //! cargo run --example tour --features stack      # also show the blocking culprit's stack
 //! ```
 //!
@@ -51,6 +51,8 @@ mod mock_llm;
 #[allow(dead_code)]
 #[path = "service.rs"]
 mod service;
+#[path = "support/tour_args.rs"]
+mod tour_args;
 #[path = "support/tour_check.rs"]
 mod tour_check;
 
@@ -437,53 +439,12 @@ fn print_llm(meter: &LlmMeter, streamed: &perf::llm::LlmCall) {
 
 // ---------------------------------------------------------------- main
 
-struct Args {
-    seconds: u64,
-    serve: bool,
-}
-
-/// The load opens a connection per request: longer runs would pile up sockets in
-/// TIME_WAIT until the client runs out of local ports.
-const MAX_SECONDS: u64 = 30;
-
-const USAGE: &str = "usage: tour [--seconds N] [--serve]
-  --seconds N  drive the service for N seconds before the report (default 3, at most 30)
-  --serve      keep serving after the report, for a Prometheus scrape, until Ctrl-C";
-
-/// The arguments, or `None` when help was asked for.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        seconds: 3,
-        serve: false,
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--serve" => parsed.serve = true,
-            "--seconds" => {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("--seconds needs a value\n{USAGE}"))?;
-                parsed.seconds = v
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=MAX_SECONDS).contains(s))
-                    .ok_or_else(|| {
-                        format!("--seconds {v}: give a whole number from 1 to {MAX_SECONDS}")
-                    })?;
-            }
-            "-h" | "--help" => return Ok(None),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    Ok(Some(parsed))
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match tour_args::parse_args(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{}", tour_args::USAGE);
             return Ok(());
         }
         Err(message) => {
@@ -504,8 +465,15 @@ async fn main() -> Result<(), BoxError> {
         ))
         .with_writer(std::io::stderr)
         .init();
-    // Before anything is wrapped or timed: the metric handles are taken from it.
-    let exporter = Arc::new(perf::core::export::prometheus().install()?);
+    // Before anything is wrapped or timed: the metric handles are taken from it. Serving,
+    // it also listens on its own port for CPU profiles (`/debug/pprof/...`).
+    let mut exporter = perf::core::export::prometheus();
+    if args.serve {
+        exporter = exporter
+            .with_http_listener(([127, 0, 0, 1], 0))
+            .with_profiling();
+    }
+    let exporter = Arc::new(exporter.install()?);
     let kept = Arc::new(KeepAndWarn {
         kept: CollectingSink::new(),
         warn: TracingSink::new(),
@@ -520,7 +488,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = shop_app(shop.clone(), exporter);
+    let app = shop_app(shop.clone(), exporter.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     println!(
         "shop service on http://{addr}, mock LLM API on http://{}",
@@ -588,6 +556,11 @@ async fn main() -> Result<(), BoxError> {
         std::process::exit(1);
     }
     if args.serve {
+        if let Some(debug) = exporter.local_addr() {
+            heading("CPU profiles of the running tour (perf::profile)");
+            println!("go tool pprof http://{debug}/debug/pprof/profile?seconds=30");
+            println!("flame graph: http://{debug}/debug/pprof/flamegraph?seconds=10");
+        }
         println!("serving on http://{addr} until Ctrl-C");
         std::future::pending::<()>().await;
     }

@@ -24,6 +24,11 @@ pub use perf_async as async_;
 /// ([`perf_core::alloc`]).
 #[doc(inline)]
 pub use perf_core::alloc;
+/// CPU profiles of the running process (feature `profile`, Linux): `perf::profile::cpu`,
+/// `perf::profile::cpu_while`, and their pprof protobuf, flame graph and top-N table.
+#[cfg(feature = "profile")]
+#[doc(inline)]
+pub use perf_core::profile;
 pub use perf_llm as llm;
 pub use perf_load as load;
 

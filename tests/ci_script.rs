@@ -64,3 +64,23 @@ fn ci_requires_prometheus_at_top_level() {
         );
     }
 }
+
+#[test]
+fn ci_requires_chromium_for_the_flame_graph_test() {
+    let script = ci_script();
+    let lines = commands(&script);
+    assert!(
+        lines.contains(&"export PERF_REQUIRE_CHROMIUM=1"),
+        ".ci/run must `export PERF_REQUIRE_CHROMIUM=1`"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("command -v chromium") && l.contains("exit 1")),
+        ".ci/run must fail when chromium is missing"
+    );
+    assert!(
+        lines.contains(&"cargo test -p perf-core --features profile"),
+        ".ci/run must run the profile tests with `--features profile`"
+    );
+}

@@ -16,6 +16,8 @@
 //! * `timer`: [`time`], a scope timer.
 //! * [`callsite`]: the per-function static that `#[timed]` generates.
 //! * [`slow`]: rate-limited `tracing` WARNs for slow calls.
+//! * `profile/` (feature `profile`, Linux): CPU profiles of the running process (pprof
+//!   protobuf, flame graph, top-N table): sampler session, stacks, table, errors.
 //! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
 //!   facade: builder, running exporter, text rendering, protobuf rendering with native
 //!   histograms, content negotiation, listener, Pushgateway push, process collector,
@@ -53,11 +55,14 @@ mod error;
 pub mod export;
 mod histogram;
 pub mod names;
+#[cfg(feature = "profile")]
+pub mod profile;
 mod registry;
 pub mod regress;
 mod report;
 pub mod slow;
 mod summary;
+mod table;
 mod timer;
 #[cfg(feature = "tower")]
 pub mod tower;

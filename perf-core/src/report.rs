@@ -10,6 +10,7 @@ use crate::histogram::Snapshot;
 use crate::names::{LABEL_MODULE, LABEL_RESULT};
 use crate::registry::{Registry, Series};
 use crate::summary::{format_duration, LatencySummary};
+use crate::table::write_table;
 
 /// One line of the profile: a name with every label set merged.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -157,28 +158,7 @@ impl fmt::Display for Report {
                 cells
             })
             .collect();
-        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-        for row in &table {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |f: &mut fmt::Formatter<'_>, cells: &[&str]| -> fmt::Result {
-            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                let pad = w - cell.chars().count();
-                if i == 0 {
-                    write!(f, "{cell}{}", " ".repeat(pad))?;
-                } else {
-                    write!(f, "  {}{cell}", " ".repeat(pad))?;
-                }
-            }
-            writeln!(f)
-        };
-        line(f, &header)?;
-        for row in &table {
-            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-            line(f, &cells)?;
-        }
+        write_table(f, &header, &table)?;
         if self.rows.is_empty() {
             writeln!(f, "(nothing recorded yet)")?;
         }

@@ -40,6 +40,8 @@ pub struct PrometheusBuilder {
     process_metrics: bool,
     /// Set by the methods in `native.rs`.
     pub(crate) native: NativeOptions,
+    #[cfg(feature = "profile")]
+    profiling: bool,
 }
 
 /// How long the listener waits for a request's headers by default: ample for any scraper,
@@ -74,6 +76,8 @@ impl PrometheusBuilder {
             push: None,
             process_metrics: false,
             native: NativeOptions::default(),
+            #[cfg(feature = "profile")]
+            profiling: false,
         }
     }
 
@@ -108,6 +112,33 @@ impl PrometheusBuilder {
     /// [`header_read_timeout`](Self::header_read_timeout) (10 s) is closed.
     pub fn with_http_listener(mut self, addr: impl Into<SocketAddr>) -> Self {
         self.listen = Some(addr.into());
+        self
+    }
+
+    /// Also serves CPU profiles of the next N seconds on the listener (feature `profile`),
+    /// as Go's `net/http/pprof` does: `GET /debug/pprof/profile?seconds=N` answers with the
+    /// pprof protobuf, `GET /debug/pprof/flamegraph?seconds=N` with a flame graph SVG.
+    ///
+    /// `seconds` defaults to 30 and may be 1 to 300; another value gets a 400 that says
+    /// why. One profile runs at a time: a request while one runs gets a 409. A client that
+    /// disconnects stops its profile. A flame graph of a process that used no CPU meanwhile
+    /// has no boxes to draw: it answers 200 with a plain-text note. Like everything on this
+    /// listener, the endpoints must be reachable only from inside the service's network:
+    /// bind the listener there (it has no default address).
+    ///
+    /// ```
+    /// let exporter = perf_core::export::prometheus()
+    ///     .with_http_listener(([127, 0, 0, 1], 0))
+    ///     .with_profiling()
+    ///     .build()
+    ///     .unwrap()
+    ///     .1;
+    /// let addr = exporter.local_addr().unwrap();
+    /// println!("go tool pprof http://{addr}/debug/pprof/profile?seconds=30");
+    /// ```
+    #[cfg(feature = "profile")]
+    pub fn with_profiling(mut self) -> Self {
+        self.profiling = true;
         self
     }
 
@@ -334,7 +365,14 @@ impl PrometheusBuilder {
             native: self.native,
         });
         let listen = self.listen.map(|addr| (addr, self.header_read_timeout));
-        let exporter = PrometheusExporter::start(state, listen, self.upkeep, self.push)?;
+        #[cfg(feature = "profile")]
+        let routes = match self.profiling {
+            true => vec![super::pprof_endpoint::route()],
+            false => Vec::new(),
+        };
+        #[cfg(not(feature = "profile"))]
+        let routes = Vec::new();
+        let exporter = PrometheusExporter::start(state, listen, self.upkeep, self.push, routes)?;
         Ok((recorder, exporter))
     }
 

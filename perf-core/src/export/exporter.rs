@@ -11,7 +11,7 @@ use super::process::ProcessCollector;
 use super::push::{PushTarget, Pusher};
 use super::native::NativeOptions;
 use super::negotiate::Exposition;
-use super::server::{Periodic, Server};
+use super::server::{Periodic, Route, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
 use crate::registry::Registry;
@@ -84,12 +84,14 @@ impl std::fmt::Debug for PrometheusExporter {
 
 impl PrometheusExporter {
     /// Starts the upkeep thread and, if `listen` is set, the listener serving `state` with
-    /// its header-read timeout; if `push` is set, the push thread.
+    /// its header-read timeout, and `routes` before `/metrics`; if `push` is set, the push
+    /// thread.
     pub(crate) fn start(
         state: Arc<State>,
         listen: Option<(SocketAddr, Duration)>,
         upkeep: Duration,
         push: Option<PushTarget>,
+        routes: Vec<Route>,
     ) -> Result<PrometheusExporter, ExportError> {
         let upkeep = Some(Periodic::spawn("perf-upkeep", upkeep, {
             let state = state.clone();
@@ -103,7 +105,7 @@ impl PrometheusExporter {
             Some((addr, header_read_timeout)) => {
                 let state = state.clone();
                 let render = Arc::new(move |exposition| state.render_as(exposition));
-                Some(Server::start(addr, header_read_timeout, render)?)
+                Some(Server::start(addr, header_read_timeout, render, routes)?)
             }
             None => None,
         };

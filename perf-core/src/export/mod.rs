@@ -30,6 +30,8 @@ mod push;
 mod native;
 mod negotiate;
 mod protobuf;
+#[cfg(feature = "profile")]
+mod pprof_endpoint;
 mod server;
 mod text;
 

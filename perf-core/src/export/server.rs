@@ -19,6 +19,15 @@ use crate::error::ExportError;
 /// Renders the exposition at each scrape, in the form the scrape negotiated.
 pub(crate) type Render = Arc<dyn Fn(Exposition) -> Vec<u8> + Send + Sync>;
 
+/// A response built asynchronously, off the request it answers.
+pub(crate) type Responding =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static>>;
+
+/// An extra route of the listener (the opt-in profiling endpoints): answers the requests it
+/// knows, and passes (`None`) on the others. Dropping the future cancels the answer; hyper
+/// drops it when the client disconnects.
+pub(crate) type Route = Arc<dyn Fn(&Request<Incoming>) -> Option<Responding> + Send + Sync>;
+
 pub(crate) struct Server {
     pub(crate) local_addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -30,6 +39,7 @@ impl Server {
         addr: SocketAddr,
         header_read_timeout: Duration,
         render: Render,
+        routes: Vec<Route>,
     ) -> Result<Server, ExportError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|source| ExportError::Bind { addr, source })?;
@@ -59,10 +69,17 @@ impl Server {
                             },
                         };
                         let render = render.clone();
+                        let routes = routes.clone();
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |req| {
                                 let render = render.clone();
-                                async move { Ok::<_, Infallible>(respond(&*render, &req)) }
+                                let routed = routes.iter().find_map(|route| route(&req));
+                                async move {
+                                    Ok::<_, Infallible>(match routed {
+                                        Some(responding) => responding.await,
+                                        None => respond(&*render, &req),
+                                    })
+                                }
                             });
                             // hyper applies the timeout only with a timer; without
                             // one a client that never ends its headers holds the
