@@ -1,6 +1,8 @@
 //! [`HttpTarget`]: the HTTP/1.1 request a load run sends, on hyper's pooled client. A
 //! status of 400 or more is an error, counted by its status.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::ConfigError;
+use crate::target::Target;
 
 /// Why one HTTP request failed. Its `Display` text is the kind the report groups by.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,7 +116,7 @@ impl HttpTarget {
     }
 
     /// Sends the request once and reads the whole response; returns the status.
-    pub async fn call(&self) -> Result<u16, HttpError> {
+    pub async fn send(&self) -> Result<u16, HttpError> {
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = self.uri.clone();
@@ -130,6 +133,18 @@ impl HttpTarget {
         } else {
             Ok(status)
         }
+    }
+}
+
+/// An `HttpTarget` is a [`Target`] itself: `OpenLoop::run(http_target)`.
+impl Target for HttpTarget {
+    type Output = u16;
+    type Error = HttpError;
+    type Call = Pin<Box<dyn Future<Output = Result<u16, HttpError>> + Send>>;
+
+    fn call(&self) -> Self::Call {
+        let this = self.clone();
+        Box::pin(async move { this.send().await })
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How close to the intended instant the precise pacer stops sleeping and starts yielding.
-const SPIN: Duration = Duration::from_micros(1_500);
+const SPIN: Duration = Duration::from_millis(1);
 
 /// Yields in a row without the clock moving after which the precise pacer concludes the
 /// clock is paused (tokio's test clock) and sleeps instead, which advances it.
@@ -23,7 +23,7 @@ const FROZEN_YIELDS: u32 = 64;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Pacer {
-    /// Sleep until 1.5 ms before the instant, then yield to the runtime until it comes:
+    /// Sleep until 1 ms before the instant, then yield to the runtime until it comes:
     /// starts within microseconds of the instant, at the cost of some CPU while yielding.
     #[default]
     Precise,
