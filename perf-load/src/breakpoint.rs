@@ -131,11 +131,9 @@ impl Judge {
 /// of the last step it ran (`target_rate`, `latency`, …).
 #[derive(Debug, Clone, Serialize)]
 pub struct BreakPointReport {
-    /// The highest rate whose step kept the SLO.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The highest rate whose step kept the SLO (`null` in JSON when none did).
     pub last_good_rate: Option<f64>,
-    /// The first rate whose step broke it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The first rate whose step broke it (`null` when none did).
     pub first_bad_rate: Option<f64>,
     /// The most users whose step kept the SLO (concurrency sweep).
     #[serde(skip_serializing_if = "Option::is_none")]
