@@ -166,7 +166,7 @@ impl Display for BreakPointReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = |s: &Step| match (s.rate, s.users) {
             (Some(r), _) => format!("{r:.0} req/s"),
-            (_, Some(u)) => format!("{u} users"),
+            (_, Some(u)) => users(u),
             _ => "-".into(),
         };
         let rows: Vec<Vec<String>> = self
@@ -200,7 +200,7 @@ impl Display for BreakPointReport {
         table(f, &header, &rows)?;
         let show = |r: Option<f64>, u: Option<usize>| match (r, u) {
             (Some(r), _) => format!("{r:.0} req/s"),
-            (_, Some(u)) => format!("{u} users"),
+            (_, Some(u)) => users(u),
             _ => "none".into(),
         };
         writeln!(
@@ -211,6 +211,10 @@ impl Display for BreakPointReport {
             self.reason
         )
     }
+}
+
+fn users(n: usize) -> String {
+    format!("{n} user{}", if n == 1 { "" } else { "s" })
 }
 
 /// A break-point search over request rates: `from`, `from + step`, … each for `step_time`,
