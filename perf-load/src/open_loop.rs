@@ -108,12 +108,36 @@ impl OpenLoop {
     /// has finished or timed out.
     pub async fn run(&self, target: impl Target) -> Report {
         let rec = Arc::new(Recorder::new());
-        let target = Arc::new(target);
+        // The generator runs as a task on the runtime's workers: while it waits for the next
+        // instant it yields to the requests' tasks instead of spinning a thread of its own.
+        let generator = tokio::spawn(self.clone().generate(Arc::clone(&rec), Arc::new(target)));
+        let abort = AbortOnDrop(generator.abort_handle());
+        // A generator that panicked (a bug) still leaves what it recorded to report.
+        let _ = generator.await;
+        drop(abort);
+        Report::from_recorder(
+            &rec,
+            RunShape {
+                mode: Mode::OpenLoop,
+                users: None,
+                target_rate: Some(self.schedule.mean_rate()),
+                rate_window: self.schedule.duration(),
+                top_errors: self.options.top_errors,
+            },
+        )
+    }
+
+    async fn generate(self, rec: Arc<Recorder>, target: Arc<impl Target>) {
         let planned = self.schedule.count();
         let mut ticker = Ticker::new(rec.start, self.options.progress.clone(), planned);
-        for offset in self.schedule.instants() {
+        for (n, offset) in self.schedule.instants().enumerate() {
             let intended = rec.start + offset;
             self.pacer.wait_until(intended).await;
+            // Behind schedule the pacer does not wait: yielding now and then lets the requests
+            // already started run on this worker too.
+            if n % 32 == 31 {
+                tokio::task::yield_now().await;
+            }
             ticker.maybe(&rec);
             if rec.in_flight.load(Relaxed) >= self.max_in_flight {
                 rec.dropped.fetch_add(1, Relaxed);
@@ -134,15 +158,14 @@ impl OpenLoop {
             ticker.maybe(&rec);
         }
         ticker.last(&rec);
-        Report::from_recorder(
-            &rec,
-            RunShape {
-                mode: Mode::OpenLoop,
-                users: None,
-                target_rate: Some(self.schedule.mean_rate()),
-                rate_window: self.schedule.duration(),
-                top_errors: self.options.top_errors,
-            },
-        )
+    }
+}
+
+/// Stops the generator when the run's future is dropped before it ends.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
