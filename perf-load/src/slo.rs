@@ -268,6 +268,17 @@ fn parse_clause(clause: &str) -> Result<Limit, ConfigError> {
         },
     };
     let (stat, value) = (stat.trim().to_ascii_lowercase(), value.trim());
+    // A bad value is reported with its whole clause, so a long SLO says which part is wrong.
+    let in_clause = |e: ConfigError| match e {
+        ConfigError::Slo { why, example, .. } => ConfigError::Slo {
+            given: clause.to_owned(),
+            why,
+            example,
+        },
+        other => other,
+    };
+    let parse_duration = |v: &str| parse_duration(v).map_err(in_clause);
+    let parse_rate = |v: &str| parse_rate(v).map_err(in_clause);
     match stat.as_str() {
         "errors" | "error_rate" => Ok(Limit::ErrorRate {
             max: parse_rate(value)?,
