@@ -69,7 +69,10 @@ fn calls_of_unknown_cost_overspend_by_at_most_one_call() {
                 let keys = [key];
                 let mut admitted = 0u64;
                 loop {
-                    assert!(std::time::Instant::now() < deadline, "never refused as spent");
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "never refused as spent"
+                    );
                     match b.reserve_unknown(&keys) {
                         Ok(held) => {
                             admitted += 1;
