@@ -15,10 +15,12 @@
 //!   `perf::core::tower::RequestTimingLayer` (method, route and status labels), serves
 //!   `/metrics`, and asks the model through `#[perf::llm_call]` functions. One handler,
 //!   `GET /report`, calls `std::thread::sleep`: the mistake the blocking detector finds;
-//! * a load generator that drives the service for `--seconds`.
+//! * `perf::load`'s open loop, which drives the service at 150 req/s for `--seconds`, then
+//!   the break point of `GET /orders/{id}`.
 //!
-//! Then it prints where the time went per function (p50/p95/p99, and with perf's counting
-//! allocator installed, allocations and bytes per call), the requests by method,
+//! Then it prints the load report (latency from the intended start, per second), the break
+//! point, where the time went per function (p50/p95/p99, and with perf's counting allocator
+//! installed, allocations and bytes per call), the requests by method,
 //! route and status, the slow polls found with their `file:line`, the LLM cost per model
 //! with what prompt caching saved, and the `/metrics` URL. The WARN lines on stderr are
 //! perf's own slow-call and slow-poll logs, as a service would see them. Last it checks what
@@ -29,7 +31,7 @@ use std::net::SocketAddr;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{MatchedPath, Path, State};
 use axum::http::StatusCode;
@@ -206,44 +208,37 @@ fn tour_path(i: usize) -> String {
     }
 }
 
-/// What the load generator sent.
-struct Load {
-    requests: usize,
-    failed: usize,
-    elapsed: Duration,
-}
+/// Requests per second the tour sends (open loop: on schedule, whatever the service does).
+const TOUR_RATE: f64 = 150.0;
 
-/// Sends requests from `connections` concurrent clients until `duration` has passed.
-async fn drive_for(
-    addr: SocketAddr,
-    duration: Duration,
-    connections: usize,
-) -> Result<Load, BoxError> {
-    let started = Instant::now();
+/// Drives the service at [`TOUR_RATE`] for `duration` with `perf::load`'s open loop: each
+/// request starts on schedule, so the blocking `/report` shows in the latency of the
+/// requests queued behind it instead of slowing the load down.
+async fn drive_for(addr: SocketAddr, duration: Duration) -> Result<perf::load::Report, BoxError> {
     let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (next, failed) = (next.clone(), failed.clone());
-        clients.spawn(async move {
-            while started.elapsed() < duration {
-                let path = tour_path(next.fetch_add(1, Ordering::Relaxed));
-                let (status, _) = service::fetch(addr, &path).await?;
-                if status != StatusCode::OK {
-                    failed.fetch_add(1, Ordering::Relaxed);
+    let run = perf::load::OpenLoop::constant(TOUR_RATE, duration)?;
+    Ok(run
+        .run(move || {
+            let path = tour_path(next.fetch_add(1, Ordering::Relaxed));
+            async move {
+                match service::fetch(addr, &path).await {
+                    Ok((StatusCode::OK, _)) => Ok(()),
+                    Ok((status, _)) => Err(format!("status {}", status.as_u16())),
+                    Err(e) => Err(e.to_string()),
                 }
             }
-            Ok::<(), service::ClientError>(())
-        });
-    }
-    while let Some(joined) = clients.join_next().await {
-        joined??;
-    }
-    Ok(Load {
-        requests: next.load(Ordering::Relaxed),
-        failed: failed.load(Ordering::Relaxed),
-        elapsed: started.elapsed(),
-    })
+        })
+        .await)
+}
+
+/// The break point of `GET /orders/{id}`: 250 req/s more each second until p99 passes
+/// 50 ms or errors appear (at most 6 steps, so the tour stays short).
+async fn orders_break_point(addr: SocketAddr) -> Result<perf::load::BreakPointReport, BoxError> {
+    let target = perf::load::HttpTarget::new(&format!("http://{addr}/orders/7"))?;
+    let slo = perf::load::Slo::parse("p99 < 50ms, errors < 1%")?;
+    let search =
+        perf::load::BreakPoint::new(250.0, 250.0, Duration::from_secs(1), slo)?.max_steps(6);
+    Ok(search.run(target).await)
 }
 
 // ---------------------------------------------------------------- slow polls
@@ -394,8 +389,11 @@ async fn wait_for_stack(kept: &CollectingSink) {
     let stalled = perf::async_::locations()
         .iter()
         .any(|l| l.stats.total_stall_count > 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while stalled && Instant::now() < deadline && !kept.polls().iter().any(|p| p.stack.is_some()) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stalled
+        && std::time::Instant::now() < deadline
+        && !kept.polls().iter().any(|p| p.stack.is_some())
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -496,7 +494,7 @@ async fn main() -> Result<(), BoxError> {
     );
     println!("driving it for {} s ...", args.seconds);
 
-    let load = drive_for(addr, Duration::from_secs(args.seconds), 4).await?;
+    let load = drive_for(addr, Duration::from_secs(args.seconds)).await?;
     let (streamed, _) = mock_llm::chat_stream(
         shop.llm,
         meter.clone(),
@@ -505,13 +503,8 @@ async fn main() -> Result<(), BoxError> {
     )
     .await?;
     let (metrics_status, exposition) = service::fetch(addr, "/metrics").await?;
-    println!(
-        "sent {} requests in {:.1} s ({:.0}/s), {} failed",
-        load.requests,
-        load.elapsed.as_secs_f64(),
-        load.requests as f64 / load.elapsed.as_secs_f64(),
-        load.failed
-    );
+    heading("the load (perf::load, open loop)");
+    print!("{load}");
 
     heading("where the time goes: #[perf::timed] and #[perf::llm_call] functions");
     print_functions();
@@ -523,6 +516,9 @@ async fn main() -> Result<(), BoxError> {
     print_slow_polls(&kept.kept);
     heading("LLM calls by model (perf::llm)");
     print_llm(&meter, &streamed);
+    heading("break point of GET /orders/{id} (perf::load::BreakPoint)");
+    let found = orders_break_point(addr).await?;
+    print!("{found}");
     heading("Prometheus");
     println!(
         "scrape http://{addr}/metrics ({} samples now)",
@@ -535,19 +531,20 @@ async fn main() -> Result<(), BoxError> {
         println!("(to keep it up for a scrape: cargo run --example tour -- --serve)");
     }
 
-    if load.failed > 0 || metrics_status != StatusCode::OK {
+    if load.errors > 0 || metrics_status != StatusCode::OK {
         return Err(format!(
             "{} requests failed, /metrics answered {metrics_status}",
-            load.failed
+            load.errors
         )
         .into());
     }
-    let problems = tour_check::check_tour(
+    let mut problems = tour_check::check_load(&load, &found, TOUR_RATE, args.seconds);
+    problems.extend(tour_check::check_tour(
         &kept.kept,
         &meter,
         REPORT_WRAPPED_AT.get().copied(),
         file!(),
-    );
+    ));
     if !problems.is_empty() {
         eprintln!("the tour did not show what it should:");
         for p in &problems {

@@ -66,3 +66,31 @@ pub fn check_tour(
     }
     problems
 }
+
+/// What the load and the break point must have shown: every scheduled request started and
+/// answered, and at least one break-point step run and judged.
+pub fn check_load(
+    load: &perf::load::Report,
+    found: &perf::load::BreakPointReport,
+    rate: f64,
+    seconds: u64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let scheduled = (rate * seconds as f64) as u64;
+    if load.requests + load.dropped != scheduled {
+        problems.push(format!(
+            "the load started {} and dropped {} of {scheduled} scheduled requests",
+            load.requests, load.dropped
+        ));
+    }
+    if load.latency.count != load.requests || load.latency.p99 < load.service_time.p50 {
+        problems.push(format!(
+            "the load report's latency does not cover its {} requests: {:?}",
+            load.requests, load.latency
+        ));
+    }
+    if found.steps.is_empty() || found.steps[0].requests == 0 {
+        problems.push("the break-point search ran no step".to_owned());
+    }
+    problems
+}

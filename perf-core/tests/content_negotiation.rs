@@ -1,6 +1,7 @@
 //! Content negotiation of a scrape over HTTP: a text `Accept` (or none, or garbage) gets
 //! today's text, byte for byte what `render()` gives; a protobuf `Accept` gets the protobuf
-//! exposition with its `Content-Type`.
+//! exposition with its `Content-Type`. Served only with the feature `native-histograms`.
+#![cfg(feature = "native-histograms")]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

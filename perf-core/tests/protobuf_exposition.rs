@@ -268,6 +268,7 @@ fn a_wide_series_is_served_at_a_lower_schema_within_the_limit() {
 }
 
 #[test]
+#[cfg(feature = "native-histograms")]
 fn the_facade_series_and_function_calls_come_in_the_same_response() {
     // The only test of this file on the global registry.
     let (recorder, exporter) = export::prometheus()
@@ -332,6 +333,7 @@ fn the_facade_series_and_function_calls_come_in_the_same_response() {
 /// prost-build: its native histogram decodes with perf's hand-written messages, field by
 /// field.
 #[test]
+#[cfg(feature = "native-histograms")]
 fn the_generated_messages_of_metrics_exporter_prometheus_decode_with_these() {
     use metrics_exporter_prometheus::{Matcher, NativeHistogramConfig, PrometheusBuilder};
 

@@ -10,9 +10,9 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
+use super::native::NativeOptions;
 use super::process::ProcessCollector;
 use super::push::{PushJob, PushTarget};
-use super::native::NativeOptions;
 use super::text::{RenderOptions, Renderer};
 use crate::cardinality::DEFAULT_MAX_LABEL_VALUES;
 use crate::error::{check_buckets, check_global_label_key, ExportError};

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::process::ProcessCollector;
-use super::push::{PushTarget, Pusher};
 use super::native::NativeOptions;
 use super::negotiate::Exposition;
+use super::process::ProcessCollector;
+use super::push::{PushTarget, Pusher};
 use super::server::{Periodic, Route, Server};
 use super::text::Renderer;
 use crate::error::ExportError;
@@ -50,6 +50,7 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .render_protobuf(self.registry, &self.native, &mut out);
+        #[cfg(feature = "native-histograms")]
         if let Some(h) = &self.handle {
             // Both are streams of length-delimited families, so they concatenate.
             let _ = h.render_protobuf_to_write(&mut out);
@@ -139,6 +140,7 @@ impl PrometheusExporter {
     /// let bytes = exporter.render_protobuf();
     /// assert!(perf_core::export::client_model::decode_delimited(&bytes).is_ok());
     /// ```
+    #[cfg(feature = "native-histograms")]
     pub fn render_protobuf(&self) -> Vec<u8> {
         self.state.render_protobuf()
     }

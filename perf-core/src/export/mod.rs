@@ -25,13 +25,13 @@ mod builder;
 pub mod client_model;
 mod exporter;
 mod layer;
-mod process;
-mod push;
 mod native;
 mod negotiate;
-mod protobuf;
 #[cfg(feature = "profile")]
 mod pprof_endpoint;
+mod process;
+mod protobuf;
+mod push;
 mod server;
 mod text;
 
@@ -39,12 +39,12 @@ pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};
 pub use exporter::PrometheusExporter;
 pub use layer::{CardinalityLayer, CardinalityRecorder};
-pub use push::{PushConfigError, PushJob, DEFAULT_PUSH_TIMEOUT, PUSH_ERROR_LOG_INTERVAL};
 pub use native::{
     HistogramFormat, NativeOptions, DEFAULT_NATIVE_BUCKET_LIMIT, MIN_NATIVE_SCHEMA, NATIVE_SCHEMA,
     NATIVE_ZERO_THRESHOLD,
 };
 pub use protobuf::{render_protobuf, PROTOBUF_CONTENT_TYPE};
+pub use push::{PushConfigError, PushJob, DEFAULT_PUSH_TIMEOUT, PUSH_ERROR_LOG_INTERVAL};
 pub use text::{render, RenderOptions};
 
 pub use crate::names::{
