@@ -394,3 +394,33 @@ fn alert_rules_check_and_pass_their_unit_tests_with_promtool_or_skip() {
         &["test", "rules", repo(ALERT_TESTS).to_str().unwrap()],
     );
 }
+
+/// Rows count too: Grafana keys panels by id, and two panels on the same grid cells hide
+/// each other. (Merging two rows of panels once gave two pairs the same id and one row the
+/// cells of another's panels.)
+#[test]
+fn panel_ids_are_unique_and_no_two_panels_overlap() {
+    let d = dashboard();
+    let all: Vec<&Value> = d["panels"].as_array().unwrap().iter().collect();
+    let mut ids = HashSet::new();
+    let mut cells: Vec<(u64, u64, u64, u64, &str)> = Vec::new();
+    for p in &all {
+        let title = p["title"].as_str().unwrap_or_default();
+        assert!(
+            ids.insert(p["id"].as_u64().unwrap()),
+            "{title}: duplicate id"
+        );
+        let g = &p["gridPos"];
+        let (x, y, w, h) = (
+            g["x"].as_u64().unwrap(),
+            g["y"].as_u64().unwrap(),
+            g["w"].as_u64().unwrap(),
+            g["h"].as_u64().unwrap(),
+        );
+        for &(ox, oy, ow, oh, other) in &cells {
+            let apart = x + w <= ox || ox + ow <= x || y + h <= oy || oy + oh <= y;
+            assert!(apart, "{title} overlaps {other}");
+        }
+        cells.push((x, y, w, h, title));
+    }
+}
