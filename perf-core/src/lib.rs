@@ -12,6 +12,7 @@
 //! * [`cardinality`]: the limit on distinct values per label.
 //! * `error`: [`NameError`] and [`ExportError`].
 //! * `registry`: [`Registry`], the named histograms with their labels; [`summary`] by name.
+//! * `table`: the plain-text table writer the report and the CPU profile's top-N share.
 //! * `report`: [`Report`], the profile table, slowest total first ([`report`]).
 //! * `timer`: [`time`], a scope timer.
 //! * [`callsite`]: the per-function static that `#[timed]` generates.

@@ -14,8 +14,13 @@ pub enum ConfigError {
     #[error("a duration of 0 sends nothing: give a duration of at least 1ms (e.g. 10s)")]
     ZeroDuration,
     /// A schedule that would start more requests than a run can hold.
-    #[error("the schedule asks for {0} requests, more than the {max} one run accepts: lower the rate or the duration", max = crate::schedule::MAX_REQUESTS)]
-    TooManyRequests(u64),
+    #[error("the schedule asks for {requested} requests, more than the {max} one run accepts: lower the rate or the duration")]
+    TooManyRequests {
+        /// How many requests the schedule would start.
+        requested: u64,
+        /// The most one run accepts ([`MAX_REQUESTS`](crate::MAX_REQUESTS)).
+        max: u64,
+    },
     /// User-given instants out of order.
     #[error("instant #{index} ({at:?}) comes before the one before it: give the instants in ascending order")]
     Unsorted {

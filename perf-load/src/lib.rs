@@ -6,6 +6,7 @@
 //!
 //! Re-exported by the facade as `perf::load`. One concept per module:
 //!
+//! * `error`: [`ConfigError`], what is wrong with a load test's settings.
 //! * `schedule`: [`Schedule`], when an open-loop run starts each request.
 //! * `pacer`: [`Pacer`], how the generator waits for those instants.
 //! * `open_loop` / `closed_loop`: [`OpenLoop`] and [`ClosedLoop`], the two executors, and

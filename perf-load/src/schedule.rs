@@ -136,7 +136,10 @@ impl Schedule {
         let s = Schedule { segments };
         match s.count() {
             0 => Err(ConfigError::Empty(what)),
-            n if n > MAX_REQUESTS => Err(ConfigError::TooManyRequests(n)),
+            n if n > MAX_REQUESTS => Err(ConfigError::TooManyRequests {
+                requested: n,
+                max: MAX_REQUESTS,
+            }),
             _ => Ok(s),
         }
     }
@@ -271,7 +274,10 @@ mod tests {
         );
         assert_eq!(
             Schedule::constant(1e12, Duration::from_secs(10)),
-            Err(ConfigError::TooManyRequests(10_000_000_000_000))
+            Err(ConfigError::TooManyRequests {
+                requested: 10_000_000_000_000,
+                max: MAX_REQUESTS
+            })
         );
         let msg = ConfigError::Rate(0.0).to_string();
         assert_eq!(
