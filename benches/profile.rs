@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_time;
+
 /// About a microsecond of arithmetic per call, so each sample interrupts real work.
 #[perf::timed]
 #[inline(never)]
@@ -22,18 +26,6 @@ fn hot_loop(seed: u64) -> u64 {
         x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(7) ^ 0x5555;
     }
     x
-}
-
-/// The calling thread's CPU time.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a pointer to a timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn run(iters: u64) -> Duration {

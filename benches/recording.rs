@@ -6,10 +6,17 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_time;
 use perf::core::{clock, export, LatencyHistogram, Registry};
 
-/// Runs `per_thread(iters)` on `threads` threads at once; returns the slowest thread's time,
-/// so the result is the per-call time each thread sees while the others record too.
+/// Runs `per_thread(iters)` on `threads` threads at once; returns the slowest thread's own
+/// CPU time, so the result is the per-call cost each thread pays while the others record
+/// too. CPU time, not wall time: cache-line contention between the threads stalls them and
+/// is counted, while time a thread spends preempted by another process is not (on a 2-core
+/// machine, wall time of two busy threads measures the scheduler more than the code).
 fn on_threads<F>(threads: usize, iters: u64, per_thread: F) -> Duration
 where
     F: Fn(u64) + Send + Sync + 'static,
@@ -21,9 +28,9 @@ where
             let (f, barrier) = (f.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                let t = Instant::now();
+                let t = thread_cpu_time();
                 f(iters);
-                t.elapsed()
+                thread_cpu_time() - t
             })
         })
         .collect();
