@@ -76,31 +76,34 @@ impl std::error::Error for SloViolation {}
 /// assert!(perf_load::parse_duration("fast").is_err());
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
+    let bad = |why: String| ConfigError::Slo {
+        given: s.to_owned(),
+        why,
+        example: "200ms, 1.5s or 2m",
+    };
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
     }
-    if let Some(ms) = t
-        .strip_suffix("ms")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        if ms.is_finite() && ms >= 0.0 {
-            return Ok(Duration::from_secs_f64(ms / 1e3));
+    // Milliseconds before seconds: "200ms" also ends in 's'.
+    for (unit, per_second) in [("ms", 1_000u64), ("s", 1)] {
+        let Some(number) = t.strip_suffix(unit).map(str::trim) else {
+            continue;
+        };
+        // Whole numbers exactly, with no float rounding; fractions through f64.
+        if let Ok(n) = number.parse::<u64>() {
+            return Ok(Duration::from_secs(n / per_second)
+                + Duration::from_nanos((n % per_second) * (1_000_000_000 / per_second)));
+        }
+        if let Ok(v) = number.parse::<f64>() {
+            if v.is_finite() && v >= 0.0 {
+                return Duration::try_from_secs_f64(v / per_second as f64).map_err(|_| {
+                    bad("longer than the longest duration (about 584 billion years)".into())
+                });
+            }
         }
     }
-    if let Some(sec) = t
-        .strip_suffix('s')
-        .and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        if sec.is_finite() && sec >= 0.0 {
-            return Ok(Duration::from_secs_f64(sec));
-        }
-    }
-    humantime::parse_duration(t).map_err(|e| ConfigError::Slo {
-        given: s.to_owned(),
-        why: e.to_string(),
-        example: "200ms, 1.5s or 2m",
-    })
+    humantime::parse_duration(t).map_err(|e| bad(e.to_string()))
 }
 
 /// Parses an error rate: `1%` or `0.01`, between 0 and 1.
