@@ -17,7 +17,6 @@ mod service;
 #[path = "support/prometheus.rs"]
 mod prometheus;
 
-#[cfg(feature = "native-histograms")]
 #[path = "e2e_prometheus/native_histograms.rs"]
 mod native_histograms;
 

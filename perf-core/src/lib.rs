@@ -21,7 +21,7 @@
 //!   protobuf, flame graph, top-N table): sampler session, stacks, table, errors.
 //! * [`export`] (folder): Prometheus exposition of perf's histograms and the `metrics`
 //!   facade: builder, running exporter, text rendering, protobuf rendering with native
-//!   histograms, content negotiation, listener, Pushgateway push, process collector,
+//!   histograms, the facade's text read back for the protobuf scrape, content negotiation, listener, Pushgateway push, process collector,
 //!   cardinality layer, bridge.
 //! * `tower/` (feature `tower`): `RequestTimingLayer`, request timing by method, route and
 //!   status for any tower/axum service: layer, route cache, response future.

@@ -1,7 +1,7 @@
 //! Content negotiation of a scrape over HTTP: a text `Accept` (or none, or garbage) gets
 //! today's text, byte for byte what `render()` gives; a protobuf `Accept` gets the protobuf
-//! exposition with its `Content-Type`. Served only with the feature `native-histograms`.
-#![cfg(feature = "native-histograms")]
+//! exposition with its `Content-Type`, with the facade's and the process collector's series
+//! in it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -86,5 +86,58 @@ fn each_accept_gets_its_form() {
         let families = client_model::decode_delimited(&body).unwrap();
         let names: Vec<_> = families.iter().map(|f| f.name.clone().unwrap()).collect();
         assert_eq!(names, ["negotiated_seconds", "negotiated_total"]);
+        let h = families[0].metric[0].histogram.as_ref().unwrap();
+        assert_eq!((h.schema, &h.positive_delta[..]), (Some(6), &[1][..]));
+        let total = families[1].metric[0].counter.as_ref().unwrap();
+        assert_eq!(total.value, Some(2.0));
+    }
+}
+
+/// The process collector's series are text only; a protobuf scrape gets them as well.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_protobuf_scrape_holds_the_process_metrics() {
+    static EMPTY: Registry = Registry::new();
+    let (_recorder, exporter) = perf_core::export::prometheus()
+        .registry(&EMPTY)
+        .with_process_metrics()
+        .with_http_listener(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap();
+    let (_, content_type, body) = scrape(exporter.local_addr().unwrap(), Some(PROMETHEUS_NATIVE));
+    assert_eq!(content_type, PROTOBUF_CONTENT_TYPE);
+    let families = client_model::decode_delimited(&body).unwrap();
+    let kinds: Vec<(&str, i32)> = families
+        .iter()
+        .map(|f| (f.name.as_deref().unwrap(), f.r#type.unwrap()))
+        .collect();
+    let (counter, gauge) = (
+        client_model::MetricType::Counter as i32,
+        client_model::MetricType::Gauge as i32,
+    );
+    assert_eq!(
+        kinds,
+        [
+            ("process_cpu_seconds_total", counter),
+            ("process_open_fds", gauge),
+            ("process_max_fds", gauge),
+            ("process_virtual_memory_bytes", gauge),
+            ("process_resident_memory_bytes", gauge),
+            ("process_start_time_seconds", gauge),
+            ("process_threads", gauge),
+        ]
+    );
+    // Fixed for the process's life: the value the text gives.
+    let text = exporter.render();
+    let in_text = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for (i, name) in [(2, "process_max_fds"), (5, "process_start_time_seconds")] {
+        let value = families[i].metric[0].gauge.as_ref().unwrap().value;
+        assert_eq!(value, Some(in_text(name)), "{name}");
     }
 }

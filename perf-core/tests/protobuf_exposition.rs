@@ -268,7 +268,6 @@ fn a_wide_series_is_served_at_a_lower_schema_within_the_limit() {
 }
 
 #[test]
-#[cfg(feature = "native-histograms")]
 fn the_facade_series_and_function_calls_come_in_the_same_response() {
     // The only test of this file on the global registry.
     let (recorder, exporter) = export::prometheus()
@@ -331,25 +330,26 @@ fn the_facade_series_and_function_calls_come_in_the_same_response() {
 
 /// metrics-exporter-prometheus generates its messages from `metrics.proto` with
 /// prost-build: its native histogram decodes with perf's hand-written messages, field by
-/// field.
+/// field. The bytes were rendered once by metrics-exporter-prometheus 0.18.3 with its
+/// `protobuf` feature (left out of perf's build, which would run `protoc`), from:
+///
+/// ```ignore
+/// let config = NativeHistogramConfig::new(1.1, 160, 1e-9).unwrap();
+/// let recorder = PrometheusBuilder::new()
+///     .set_native_histogram_for_metric(Matcher::Full("lat_seconds".into()), config)
+///     .build_recorder();
+/// metrics::with_local_recorder(&recorder, || {
+///     let h = metrics::histogram!("lat_seconds", "k" => "v");
+///     for v in [0.003, 0.003, 0.5, 0.0] {
+///         h.record(v);
+///     }
+/// });
+/// recorder.handle().render_protobuf()
+/// ```
 #[test]
-#[cfg(feature = "native-histograms")]
 fn the_generated_messages_of_metrics_exporter_prometheus_decode_with_these() {
-    use metrics_exporter_prometheus::{Matcher, NativeHistogramConfig, PrometheusBuilder};
-
-    let config = NativeHistogramConfig::new(1.1, 160, 1e-9).unwrap();
-    let recorder = PrometheusBuilder::new()
-        .set_native_histogram_for_metric(Matcher::Full("lat_seconds".into()), config)
-        .build_recorder();
-    let handle = recorder.handle();
-    metrics::with_local_recorder(&recorder, || {
-        let h = metrics::histogram!("lat_seconds", "k" => "v");
-        h.record(0.003);
-        h.record(0.003);
-        h.record(0.5);
-        h.record(0.0);
-    });
-    let families = decode_delimited(&handle.render_protobuf()).unwrap();
+    let bytes = include_bytes!("fixtures/mep_native_histogram.bin");
+    let families = decode_delimited(bytes).unwrap();
     let f = &families[0];
     assert_eq!(f.name.as_deref(), Some("lat_seconds"));
     assert_eq!(f.r#type, Some(MetricType::Histogram as i32));

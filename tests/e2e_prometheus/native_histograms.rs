@@ -105,14 +105,23 @@ async fn compare(prometheus: &Path) {
             .with_http_listener(([127, 0, 0, 1], 0))
             .build()
             .unwrap()
-            .1
     };
     let slow = slow_route();
     slow.record(Duration::from_millis(900));
-    let native = serve(HistogramFormat::Both);
-    let classic = serve(HistogramFormat::Classic);
+    let (facade, native) = serve(HistogramFormat::Both);
+    let (_, classic) = serve(HistogramFormat::Classic);
+    // The facade's series come in the same protobuf response as the native histograms.
+    metrics::with_local_recorder(&facade, || {
+        metrics::counter!("e2e_facade_jobs_total", "queue" => "mail").increment(41);
+        let h = metrics::histogram!("e2e_facade_wait_seconds");
+        for v in [0.002, 0.03, 0.03] {
+            h.record(v);
+        }
+    });
     for family in client_model::decode_delimited(&native.render_protobuf()).unwrap() {
-        let h = family.metric[0].histogram.as_ref().unwrap();
+        let Some(h) = family.metric[0].histogram.as_ref() else {
+            continue;
+        };
         if family.name.as_deref() == Some(HTTP_SERVER_REQUEST_DURATION) {
             assert!(h.bucket.is_empty() && h.schema.is_some(), "{h:?}");
             continue;
@@ -154,6 +163,18 @@ async fn compare(prometheus: &Path) {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    let facade_series = [
+        ("e2e_facade_jobs_total{job=\"native\",queue=\"mail\"}", 41.0),
+        ("e2e_facade_wait_seconds_count{job=\"native\"}", 3.0),
+        (
+            "e2e_facade_wait_seconds_bucket{job=\"native\",le=\"0.025\"}",
+            1.0,
+        ),
+    ];
+    for (promql, value) in facade_series {
+        assert_eq!(prom.scalar(promql, None).await, Some(value), "{promql}");
     }
 
     for (name, snap) in &snapshots {

@@ -2,6 +2,7 @@
 //! cardinality limit, and the step that builds the facade recorder and the exporter.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use metrics_util::layers::Layer;
 
 use super::exporter::{PrometheusExporter, State};
 use super::layer::{CardinalityLayer, CardinalityRecorder};
-use super::native::NativeOptions;
+use super::native::{HistogramFormat, NativeOptions};
 use super::process::ProcessCollector;
 use super::push::{PushJob, PushTarget};
 use super::text::{RenderOptions, Renderer};
@@ -38,8 +39,8 @@ pub struct PrometheusBuilder {
     header_read_timeout: Duration,
     push: Option<PushTarget>,
     process_metrics: bool,
-    /// Set by the methods in `native.rs`.
-    pub(crate) native: NativeOptions,
+    /// The form of each histogram in a protobuf scrape.
+    native: NativeOptions,
     #[cfg(feature = "profile")]
     profiling: bool,
 }
@@ -383,6 +384,47 @@ impl PrometheusBuilder {
         metrics::set_global_recorder(recorder)
             .map_err(|_| ExportError::RecorderAlreadyInstalled)?;
         Ok(exporter)
+    }
+}
+
+/// Native histograms on the exporter builder (their mapping is in `native.rs`).
+impl PrometheusBuilder {
+    /// The form of every histogram of perf's in a protobuf scrape (default
+    /// [`HistogramFormat::Both`]). A text scrape always gets the classic buckets.
+    pub fn histogram_format(mut self, format: HistogramFormat) -> Self {
+        self.native.format = format;
+        self
+    }
+
+    /// The form of the histograms exported under one metric name (a
+    /// [`Registry::histogram`](crate::Registry::histogram) name, or
+    /// `function_calls_duration_seconds` for every timed function), overriding
+    /// [`histogram_format`](Self::histogram_format). A later call for the same name wins.
+    pub fn histogram_format_for_metric(
+        mut self,
+        name: impl Into<String>,
+        format: HistogramFormat,
+    ) -> Self {
+        let name = name.into();
+        self.native.metric_formats.retain(|(n, _)| *n != name);
+        self.native.metric_formats.push((name, format));
+        self
+    }
+
+    /// Most filled native buckets of one series (default [`DEFAULT_NATIVE_BUCKET_LIMIT`](super::DEFAULT_NATIVE_BUCKET_LIMIT),
+    /// 160). A series with more is served at a lower schema, each step merging pairs of
+    /// buckets, so one wide distribution cannot blow up a scrape.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let builder = perf_core::export::prometheus()
+    ///     .native_bucket_limit(NonZeroUsize::new(320).unwrap());
+    /// # let _ = builder;
+    /// ```
+    pub fn native_bucket_limit(mut self, limit: NonZeroUsize) -> Self {
+        self.native.bucket_limit = limit;
+        self
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use prost::Message;
 
 use super::native::NativeOptions;
 use super::negotiate::Exposition;
@@ -13,6 +14,7 @@ use super::process::ProcessCollector;
 use super::push::{PushTarget, Pusher};
 use super::server::{Periodic, Route, Server};
 use super::text::Renderer;
+use super::text_parser;
 use crate::error::ExportError;
 use crate::registry::Registry;
 
@@ -50,10 +52,27 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .render_protobuf(self.registry, &self.native, &mut out);
-        #[cfg(feature = "native-histograms")]
+        // The facade's and the process collector's series exist only as text: read back,
+        // they follow perf's families (length-delimited messages concatenate).
+        let mut text = String::new();
         if let Some(h) = &self.handle {
-            // Both are streams of length-delimited families, so they concatenate.
-            let _ = h.render_protobuf_to_write(&mut out);
+            text = h.render();
+        }
+        if let Some(p) = &self.process {
+            p.render(&mut text);
+        }
+        let parsed = text_parser::parse(&text);
+        if parsed.skipped > 0 {
+            tracing::warn!(
+                target: "perf::export",
+                skipped = parsed.skipped,
+                "lines of the facade's text exposition could not be read and are left out of \
+                 this protobuf scrape (the text scrape still has them); please report it"
+            );
+        }
+        for family in &parsed.families {
+            // Writing into a Vec grows it; it cannot run out of room.
+            let _ = family.encode_length_delimited(&mut out);
         }
         out
     }
@@ -133,14 +152,14 @@ impl PrometheusExporter {
 
     /// The whole exposition as protobuf (what a scrape asking for
     /// [`PROTOBUF_CONTENT_TYPE`](super::PROTOBUF_CONTENT_TYPE) gets): perf's histograms with
-    /// their native buckets, then the facade's metrics.
+    /// their native buckets, then the facade's metrics (classic histograms and summaries
+    /// stay classic), then the process metrics if asked for.
     ///
     /// ```
     /// let (_recorder, exporter) = perf_core::export::prometheus().build().unwrap();
     /// let bytes = exporter.render_protobuf();
     /// assert!(perf_core::export::client_model::decode_delimited(&bytes).is_ok());
     /// ```
-    #[cfg(feature = "native-histograms")]
     pub fn render_protobuf(&self) -> Vec<u8> {
         self.state.render_protobuf()
     }

@@ -34,6 +34,7 @@ mod protobuf;
 mod push;
 mod server;
 mod text;
+mod text_parser;
 
 pub use bridge::{bridge, Bridge, BridgeBuilder};
 pub use builder::{prometheus, PrometheusBuilder, DEFAULT_HEADER_READ_TIMEOUT};

@@ -28,7 +28,6 @@
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
-use super::builder::PrometheusBuilder;
 use crate::histogram::{value_of, BUCKETS};
 use crate::Snapshot;
 
@@ -117,47 +116,6 @@ impl NativeOptions {
             .iter()
             .find(|(metric, _)| metric == name)
             .map_or(self.format, |(_, f)| *f)
-    }
-}
-
-/// Native histograms on the exporter builder.
-impl PrometheusBuilder {
-    /// The form of every histogram of perf's in a protobuf scrape (default
-    /// [`HistogramFormat::Both`]). A text scrape always gets the classic buckets.
-    pub fn histogram_format(mut self, format: HistogramFormat) -> Self {
-        self.native.format = format;
-        self
-    }
-
-    /// The form of the histograms exported under one metric name (a
-    /// [`Registry::histogram`](crate::Registry::histogram) name, or
-    /// `function_calls_duration_seconds` for every timed function), overriding
-    /// [`histogram_format`](Self::histogram_format). A later call for the same name wins.
-    pub fn histogram_format_for_metric(
-        mut self,
-        name: impl Into<String>,
-        format: HistogramFormat,
-    ) -> Self {
-        let name = name.into();
-        self.native.metric_formats.retain(|(n, _)| *n != name);
-        self.native.metric_formats.push((name, format));
-        self
-    }
-
-    /// Most filled native buckets of one series (default [`DEFAULT_NATIVE_BUCKET_LIMIT`],
-    /// 160). A series with more is served at a lower schema, each step merging pairs of
-    /// buckets, so one wide distribution cannot blow up a scrape.
-    ///
-    /// ```
-    /// use std::num::NonZeroUsize;
-    ///
-    /// let builder = perf_core::export::prometheus()
-    ///     .native_bucket_limit(NonZeroUsize::new(320).unwrap());
-    /// # let _ = builder;
-    /// ```
-    pub fn native_bucket_limit(mut self, limit: NonZeroUsize) -> Self {
-        self.native.bucket_limit = limit;
-        self
     }
 }
 

@@ -108,11 +108,7 @@ fn respond(
     let (status, body, content_type) = match (req.method().as_str(), req.uri().path()) {
         ("GET", "/metrics") | ("GET", "/") => {
             let accept = req.headers().get(hyper::header::ACCEPT);
-            // Without the feature the facade's series have no protobuf form: all text.
-            let exposition = match cfg!(feature = "native-histograms") {
-                true => Exposition::from_accept(accept.and_then(|a| a.to_str().ok())),
-                false => Exposition::Text,
-            };
+            let exposition = Exposition::from_accept(accept.and_then(|a| a.to_str().ok()));
             (
                 StatusCode::OK,
                 render(exposition),
