@@ -1,6 +1,8 @@
 //! perf-load's open loop against a no-op hyper server on loopback: can it sustain 20,000
 //! req/s with a generator lag p99 ≤ 1 ms? Next to it, in the same run: the server's
-//! closed-loop capacity (16 users, no pause) and, when installed, `oha` at the same rate.
+//! closed-loop capacity (16 users, no pause), the open loop with tokio's millisecond timer as
+//! its pacer, how late the OS wakes a sleeping thread meanwhile (the machine's own floor for
+//! any generator's lag) and, when installed, `oha` at the same rate.
 //!
 //! `cargo bench --bench load` (a bench binary, not criterion: one long run per subject is
 //! the measurement; criterion's repeated short samples would measure warm-up instead).
@@ -8,7 +10,9 @@
 
 use std::convert::Infallible;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -16,8 +20,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::TokioIo;
-use perf::core::format_duration;
-use perf::load::{ClosedLoop, HttpTarget, OpenLoop, Report};
+use perf::core::{format_duration, LatencyHistogram, LatencySummary};
+use perf::load::{ClosedLoop, HttpTarget, OpenLoop, Pacer, Report};
 
 /// A no-op server on its own thread and one-worker runtime, so the generator under test
 /// does not share a scheduler with it.
@@ -61,15 +65,37 @@ fn env_or(name: &str, default: f64) -> f64 {
 
 fn row(name: &str, r: &Report) {
     println!(
-        "{name:<34} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
+        "{name:<34} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
         r.achieved_rate,
         format_duration(r.latency.p50),
         format_duration(r.latency.p99),
         format_duration(r.service_time.p99),
+        format_duration(r.lag.p50),
         format_duration(r.lag.p99),
         r.late,
         r.dropped + r.errors,
     );
+}
+
+/// How late a thread that sleeps 1 ms at a time wakes, while `f` runs: what the OS alone
+/// adds to any pacer's wake on this machine right now.
+async fn with_wake_lateness<T>(f: impl std::future::Future<Output = T>) -> (T, LatencySummary) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let hist = Arc::new(LatencyHistogram::new());
+    let sleeper = {
+        let (stop, hist) = (Arc::clone(&stop), Arc::clone(&hist));
+        std::thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(1));
+                hist.record(t.elapsed().saturating_sub(Duration::from_millis(1)));
+            }
+        })
+    };
+    let out = f.await;
+    stop.store(true, Relaxed);
+    sleeper.join().unwrap();
+    (out, hist.summary())
 }
 
 /// oha at `rate` for `secs`, with its own coordinated-omission correction; `None` when oha
@@ -113,8 +139,8 @@ fn main() {
         .unwrap();
     let target = HttpTarget::new(&url).unwrap();
     println!(
-        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "subject", "req/s", "p50", "p99", "svc p99", "lag p99", "late", "lost"
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
+        "subject", "req/s", "p50", "p99", "svc p99", "lag p50", "lag p99", "late", "lost"
     );
     rt.block_on(async {
         // Warm the connection pool and the server.
@@ -124,11 +150,29 @@ fn main() {
             .run(target.clone())
             .await;
         row("closed loop, 16 users (capacity)", &capacity);
-        let open = OpenLoop::constant(rate, Duration::from_secs_f64(secs))
-            .unwrap()
-            .run(target.clone())
-            .await;
+        let run = |pacer| {
+            let (open, target) = (
+                OpenLoop::constant(rate, Duration::from_secs_f64(secs))
+                    .unwrap()
+                    .pacer(pacer),
+                target.clone(),
+            );
+            async move { open.run(target).await }
+        };
+        let timer = run(Pacer::Timer).await;
+        row(&format!("open loop {rate:.0}/s, timer pacer"), &timer);
+        let (open, floor) = with_wake_lateness(run(Pacer::Precise)).await;
         row(&format!("perf-load open loop {rate:.0}/s"), &open);
+        println!(
+            "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "OS: 1 ms sleep wakes late by",
+            "",
+            "",
+            "",
+            "",
+            format_duration(floor.p50),
+            format_duration(floor.p99),
+        );
         println!(
             "\nopen loop: {:.0} of {rate:.0} req/s ({:.1}% of target, {:.2}× the closed-loop capacity), \
              generator lag p99 {} ({}), {} late of {}",

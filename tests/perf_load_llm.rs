@@ -39,6 +39,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The progress lines printed when stdout is not a terminal (here, a pipe).
+fn progress_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.contains(" requests done, "))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llm_prints_the_table_writes_json_and_exits_by_the_slo() {
     let mock = MockServer::start(MockConfig {
@@ -70,6 +78,14 @@ async fn llm_prints_the_table_writes_json_and_exits_by_the_slo() {
         "{stdout}"
     );
     assert!(stdout.contains("concurrency 2"), "{stdout}");
+    assert_eq!(
+        progress_lines(&stdout),
+        [
+            "concurrency 1 (level 1 of 2): 3/3 requests done, 0 errors",
+            "concurrency 2 (level 2 of 2): 3/3 requests done, 0 errors",
+        ],
+        "{stdout}"
+    );
     assert!(text(&out.stderr).contains("concurrency 1: 3 done, 0 errors"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -152,6 +168,12 @@ async fn a_refused_connection_is_a_break_point_not_a_crash() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("break point: concurrency 1: 3 failed requests (SLO allows 0); most were connection refused"),
+        "{stdout}"
+    );
+    // The run stops at the broken level: one progress line, not two.
+    assert_eq!(
+        progress_lines(&stdout),
+        ["concurrency 1 (level 1 of 2): 3/3 requests done, 3 errors"],
         "{stdout}"
     );
 }

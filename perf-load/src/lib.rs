@@ -8,7 +8,8 @@
 //!
 //! * `error`: [`ConfigError`], what is wrong with a load test's settings.
 //! * `schedule`: [`Schedule`], when an open-loop run starts each request.
-//! * `pacer`: [`Pacer`], how the generator waits for those instants.
+//! * `pacer`: [`Pacer`], how the generator waits for those instants; `pacing_thread`: the
+//!   precise pacer's own thread on a multi-threaded runtime.
 //! * `open_loop` / `closed_loop`: [`OpenLoop`] and [`ClosedLoop`], the two executors, and
 //!   `run_options`: [`RunOptions`], what they share.
 //! * `recorder`, `timeline`, `error_kinds`: what each request records into while a run goes.
@@ -44,6 +45,7 @@ mod http;
 pub mod llm;
 mod open_loop;
 mod pacer;
+mod pacing_thread;
 mod recorder;
 mod report;
 mod report_text;

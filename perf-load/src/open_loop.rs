@@ -1,14 +1,16 @@
 //! [`OpenLoop`]: requests start at the schedule's instants whether or not earlier ones have
 //! finished, so a stalled target shows up in the latency instead of slowing the load down.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::time::Instant;
 
 use crate::error::ConfigError;
 use crate::pacer::Pacer;
+use crate::pacing_thread::{pace, PreciseSleeps, ThreadClock};
 use crate::recorder::{InFlight, Recorder};
 use crate::report::{Mode, Report, RunShape};
 use crate::run_options::{call, RunOptions, Ticker};
@@ -26,8 +28,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 /// delayed; one that starts more than 1 ms late is counted as `late` and its lag recorded.
 ///
 /// The target is any closure returning a future of `Result<T, E>`; an `Err` is counted by
-/// its `Display` text. Runs on the caller's tokio runtime (a multi-threaded one, so the
-/// generator is not slowed by the requests it starts).
+/// its `Display` text. Runs on the caller's tokio runtime; on a multi-threaded one the
+/// precise [`Pacer`] paces from a thread of its own, so the requests it starts cannot delay
+/// the next start.
 ///
 /// ```
 /// use std::time::Duration;
@@ -108,13 +111,19 @@ impl OpenLoop {
     /// has finished or timed out.
     pub async fn run(&self, target: impl Target) -> Report {
         let rec = Arc::new(Recorder::new());
-        // The generator runs as a task on the runtime's workers: while it waits for the next
-        // instant it yields to the requests' tasks instead of spinning a thread of its own.
-        let generator = tokio::spawn(self.clone().generate(Arc::clone(&rec), Arc::new(target)));
-        let abort = AbortOnDrop(generator.abort_handle());
-        // A generator that panicked (a bug) still leaves what it recorded to report.
-        let _ = generator.await;
-        drop(abort);
+        let target = Arc::new(target);
+        let threaded = self.pacer == Pacer::Precise
+            && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
+        let mut ticker = if threaded {
+            self.pace_on_a_thread(&rec, target).await
+        } else {
+            self.pace_in_a_task(&rec, target).await
+        };
+        while rec.in_flight.load(Relaxed) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            ticker.maybe(&rec);
+        }
+        ticker.last(&rec);
         Report::from_recorder(
             &rec,
             RunShape {
@@ -127,37 +136,78 @@ impl OpenLoop {
         )
     }
 
-    async fn generate(self, rec: Arc<Recorder>, target: Arc<impl Target>) {
-        let planned = self.schedule.count();
-        let mut ticker = Ticker::new(rec.start, self.options.progress.clone(), planned);
-        for (n, offset) in self.schedule.instants().enumerate() {
-            let intended = rec.start + offset;
-            self.pacer.wait_until(intended).await;
-            // Behind schedule the pacer does not wait: yielding now and then lets the requests
-            // already started run on this worker too.
-            if n % 32 == 31 {
-                tokio::task::yield_now().await;
-            }
-            ticker.maybe(&rec);
-            if rec.in_flight.load(Relaxed) >= self.max_in_flight {
-                rec.dropped.fetch_add(1, Relaxed);
-                continue;
-            }
-            let guard = InFlight::enter(&rec);
-            let target = Arc::clone(&target);
-            let timeout = self.options.timeout;
-            tokio::spawn(async move {
-                let rec = guard.recorder();
-                let actual = Instant::now();
-                rec.started(intended, actual);
-                call(rec, &*target, intended, actual, timeout).await;
+    /// The precise pacer on a multi-threaded runtime: a blocking-pool thread sleeps with the
+    /// OS timer and spawns each request onto the runtime (tokio's clock cannot be paused
+    /// there, so the OS clock is the run's clock).
+    async fn pace_on_a_thread(&self, rec: &Arc<Recorder>, target: Arc<impl Target>) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+        let (this, rec2) = (self.clone(), Arc::clone(rec));
+        let pacing = tokio::task::spawn_blocking(move || {
+            let _precise = PreciseSleeps::new();
+            let mut ticker = this.ticker(&rec2);
+            let offsets = this.schedule.instants();
+            pace(&ThreadClock, rec2.start, offsets, &stop, |intended| {
+                ticker.maybe(&rec2);
+                this.start(&rec2, &target, intended);
             });
+            ticker
+        });
+        // The thread only spawns tasks; if it panicked (a bug), what it recorded is reported.
+        pacing.await.unwrap_or_else(|_| self.ticker(rec))
+    }
+
+    /// The timer pacer, or a current-thread runtime (where tokio's clock may be paused): the
+    /// generator is a task that waits with the pacer between requests.
+    async fn pace_in_a_task(&self, rec: &Arc<Recorder>, target: Arc<impl Target>) -> Ticker {
+        let (this, rec2) = (self.clone(), Arc::clone(rec));
+        let generator = tokio::spawn(async move {
+            let mut ticker = this.ticker(&rec2);
+            for (n, offset) in this.schedule.instants().enumerate() {
+                let intended = rec2.start + offset;
+                this.pacer.wait_until(intended).await;
+                // Behind schedule the pacer does not wait: yielding now and then lets the
+                // requests already started run on this worker too.
+                if n % 32 == 31 {
+                    tokio::task::yield_now().await;
+                }
+                ticker.maybe(&rec2);
+                this.start(&rec2, &target, intended);
+            }
+            ticker
+        });
+        let abort = AbortOnDrop(generator.abort_handle());
+        // A generator that panicked (a bug) still leaves what it recorded to report.
+        let ticker = generator.await.unwrap_or_else(|_| self.ticker(rec));
+        drop(abort);
+        ticker
+    }
+
+    fn ticker(&self, rec: &Recorder) -> Ticker {
+        Ticker::new(
+            rec.start,
+            self.options.progress.clone(),
+            self.schedule.count(),
+        )
+    }
+
+    /// Starts the request meant for `intended` on a task of its own, or counts it as dropped
+    /// when the in-flight cap is reached. Its lag is taken when that task first runs: the
+    /// moment the request really starts, after any wait in the runtime's queue.
+    fn start(&self, rec: &Arc<Recorder>, target: &Arc<impl Target>, intended: Instant) {
+        if rec.in_flight.load(Relaxed) >= self.max_in_flight {
+            rec.dropped.fetch_add(1, Relaxed);
+            return;
         }
-        while rec.in_flight.load(Relaxed) > 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            ticker.maybe(&rec);
-        }
-        ticker.last(&rec);
+        let guard = InFlight::enter(rec);
+        let target = Arc::clone(target);
+        let timeout = self.options.timeout;
+        tokio::spawn(async move {
+            let rec = guard.recorder();
+            let actual = Instant::now();
+            rec.started(intended, actual);
+            call(rec, &*target, intended, actual, timeout).await;
+        });
     }
 }
 
@@ -167,5 +217,14 @@ struct AbortOnDrop(tokio::task::AbortHandle);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Stops the pacing thread when the run's future is dropped before it ends.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Relaxed);
     }
 }

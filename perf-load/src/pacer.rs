@@ -2,7 +2,9 @@
 //!
 //! Tokio's timer fires on whole milliseconds, rounded up, so sleeping until an instant
 //! starts the request up to a millisecond late: at 20,000 req/s every request would count
-//! as late. The precise pacer sleeps until shortly before and yields until the instant.
+//! as late. On a multi-threaded runtime the precise pacer runs on a thread of its own
+//! (`pacing_thread`); on a current-thread runtime it sleeps until shortly before the instant
+//! and yields until it comes.
 
 use std::time::Duration;
 
@@ -23,8 +25,10 @@ const FROZEN_YIELDS: u32 = 64;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Pacer {
-    /// Sleep until 1 ms before the instant, then yield to the runtime until it comes:
-    /// starts within microseconds of the instant, at the cost of some CPU while yielding.
+    /// On a multi-threaded runtime: a thread of its own sleeps with the OS timer and, on each
+    /// wake, starts every request already due, so starts are tens of microseconds late at
+    /// most and the requests in flight cannot delay the generator. On a current-thread
+    /// runtime: sleep until 1 ms before the instant, then yield to the runtime until it comes.
     #[default]
     Precise,
     /// Sleep on tokio's millisecond timer only: lighter, up to ~1 ms late.

@@ -292,3 +292,69 @@ fn bad_configurations_are_clear_errors_before_anything_is_sent() {
     });
     assert!(matches!(inside, LlmError::Runtime(_)), "{inside}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_request_reports_each_ended_request_with_its_level_and_counts() {
+    use std::sync::{Arc, Mutex};
+
+    use perf_load::llm::LevelProgress;
+
+    let mock = MockServer::start(MockConfig {
+        ttft: ms(5),
+        gap: ms(5),
+        chunks: 3,
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let r = run(&mock, |b| {
+        b.concurrency([1, 2])
+            .requests(3)
+            .on_request(Arc::new(move |p: &LevelProgress| {
+                sink.lock().unwrap().push(*p);
+            }))
+    })
+    .await;
+    assert_eq!(r.levels.len(), 2);
+    let mut seen = seen.lock().unwrap().clone();
+    // Two requests of the second level may end together and report in either order.
+    seen.sort_by_key(|p| (p.index, p.done));
+    let got: Vec<_> = seen
+        .iter()
+        .map(|p| (p.level, p.index, p.levels, p.done, p.errors, p.requests))
+        .collect();
+    let c = |n, i, done| (Level::Concurrency(n), i, 2, done, 0, 3);
+    assert_eq!(
+        got,
+        [
+            c(1, 0, 1),
+            c(1, 0, 2),
+            c(1, 0, 3),
+            c(2, 1, 1),
+            c(2, 1, 2),
+            c(2, 1, 3)
+        ]
+    );
+
+    // Failed requests count as done, and as errors.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    LlmBenchmark::new(&format!("http://127.0.0.1:{port}"), "m")
+        .unwrap()
+        .concurrency([1, 2])
+        .requests(2)
+        .on_request(Arc::new(move |p: &LevelProgress| {
+            sink.lock().unwrap().push((p.index, p.done, p.errors));
+        }))
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [(0, 1, 1), (0, 2, 2)]);
+}

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::llm::client::{stream_once, Endpoint, Target};
 use crate::llm::error::LlmError;
 use crate::llm::level::{Level, LevelReport, LevelTally};
+use crate::llm::progress::{LevelHook, LevelProgress, LevelProgressFn, OnRequest};
 use crate::llm::prompts::{synthetic_prompts, Prompt};
 use crate::llm::report::{BreakPoint, LlmReport, Slo};
 
@@ -47,6 +48,7 @@ pub struct LlmBenchmark {
     prompts: Option<Vec<Prompt>>,
     slo: Slo,
     keep_going: bool,
+    on_request: Option<OnRequest>,
 }
 
 impl LlmBenchmark {
@@ -67,6 +69,7 @@ impl LlmBenchmark {
             prompts: None,
             slo: Slo::default(),
             keep_going: false,
+            on_request: None,
         })
     }
 
@@ -127,6 +130,20 @@ impl LlmBenchmark {
     /// Sent as `Authorization: Bearer <key>`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.target.api_key = Some(key.into());
+        self
+    }
+
+    /// Calls `f` each time a request ends, with its level and how many of the level's
+    /// requests are done (a progress bar; `on_level` of [`run`](Self::run) sees each level's
+    /// numbers once it ends).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let b = perf_load::llm::LlmBenchmark::new("http://127.0.0.1:8000", "m").unwrap()
+    ///     .on_request(Arc::new(|p| eprint!("\r{p}")));
+    /// ```
+    pub fn on_request(mut self, f: LevelProgressFn) -> Self {
+        self.on_request = Some(OnRequest(f));
         self
     }
 
@@ -199,7 +216,18 @@ impl LlmBenchmark {
         for (i, level) in self.levels.iter().enumerate() {
             let bodies = Arc::new(self.bodies(i));
             let start = target.clock.now_nanos();
-            let tally = Arc::new(LevelTally::default());
+            let hook = self.on_request.clone().map(|f| LevelHook {
+                f,
+                at: LevelProgress {
+                    level: *level,
+                    index: i,
+                    levels: self.levels.len(),
+                    done: 0,
+                    errors: 0,
+                    requests: bodies.len() as u64,
+                },
+            });
+            let tally = Arc::new(LevelTally::reporting_to(hook));
             match *level {
                 Level::Concurrency(n) => closed_loop(&target, &bodies, n, &tally).await,
                 Level::Rate(r) => open_loop(&target, &bodies, r, &tally).await,

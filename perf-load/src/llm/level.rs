@@ -11,6 +11,7 @@ use perf_core::{LatencyHistogram, LatencySummary};
 use serde::{Serialize, Serializer};
 
 use crate::llm::error::RequestError;
+use crate::llm::progress::LevelHook;
 use crate::llm::timing::RequestMetrics;
 
 /// How requests are sent at one level.
@@ -138,6 +139,7 @@ pub(crate) struct LevelTally {
     itl: LatencyHistogram,
     e2el: LatencyHistogram,
     counts: Mutex<Counts>,
+    hook: Option<LevelHook>,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +156,14 @@ struct Counts {
 }
 
 impl LevelTally {
+    /// A tally that reports to `hook` each time a request is added.
+    pub(crate) fn reporting_to(hook: Option<LevelHook>) -> Self {
+        LevelTally {
+            hook,
+            ..LevelTally::default()
+        }
+    }
+
     pub(crate) fn add(&self, outcome: Result<RequestMetrics, RequestError>) {
         if let Ok(m) = &outcome {
             self.ttft.record(m.ttft);
@@ -165,6 +175,15 @@ impl LevelTally {
                 self.itl.record(*gap);
             }
         }
+        let (done, errors) = self.count(outcome);
+        // Outside the lock: a slow callback must not hold up the other requests' counts.
+        if let Some(hook) = &self.hook {
+            hook.report(done, errors);
+        }
+    }
+
+    /// Counts `outcome` in; returns the requests counted so far and the errors among them.
+    fn count(&self, outcome: Result<RequestMetrics, RequestError>) -> (u64, u64) {
         // A panic elsewhere while the lock was held leaves counts that are still whole.
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         c.requests += 1;
@@ -185,6 +204,7 @@ impl LevelTally {
                 *c.error_kinds.entry(kind).or_insert(0) += 1;
             }
         }
+        (c.requests, c.errors)
     }
 
     pub(crate) fn finish(&self, level: Level, duration: Duration) -> LevelReport {

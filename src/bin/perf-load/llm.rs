@@ -8,6 +8,8 @@ use std::time::Duration;
 use perf::load::llm::{prompts_from_file, LevelReport, LlmBenchmark, LlmError, Slo};
 use perf::load::resources::{ResourceConfig, ResourceSampler};
 
+use crate::progress::Display;
+
 fn limit(text: &str) -> Result<Duration, String> {
     Slo::parse_limit(text).map_err(|e| e.to_string())
 }
@@ -119,9 +121,12 @@ pub fn run(args: LlmArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let display = Display::new(args.requests as u64);
+    let bench = bench.on_request(display.level_callback());
     let sampler = ResourceSampler::start(ResourceConfig::new(args.pid));
-    let result = bench.run_blocking(progress);
+    let result = bench.run_blocking(|l| display.suspend(|| progress(l)));
     let resources = sampler.stop();
+    display.finish();
     let mut report = match result {
         Ok(r) => r,
         Err(e) => {

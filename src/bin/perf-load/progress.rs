@@ -1,10 +1,13 @@
-//! Progress of a run: an indicatif bar on a terminal, one plain line a second otherwise
-//! (CI logs), both fed by the run's progress callback.
+//! Progress of a run: an indicatif bar on a terminal, plain lines otherwise (CI logs): one a
+//! second for a load run, one per finished level for an LLM benchmark. Both are fed by the
+//! run's progress callback.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use perf::load::llm::{LevelProgress, LevelProgressFn};
 use perf::load::{Progress, ProgressFn, Step, StepFn};
 
 /// Where progress goes for one run.
@@ -51,6 +54,42 @@ impl Display {
                     summary(p)
                 );
             }),
+        }
+    }
+
+    /// The callback an LLM benchmark calls as each request ends: the bar counts the level's
+    /// requests; plain lines get one line when the level's last request ends.
+    pub fn level_callback(&self) -> LevelProgressFn {
+        match self {
+            Display::Bar(bar) => {
+                let bar = bar.clone();
+                let level = AtomicUsize::new(usize::MAX);
+                Arc::new(move |p: &LevelProgress| {
+                    if level.swap(p.index, Relaxed) != p.index {
+                        bar.reset();
+                        bar.set_length(p.requests);
+                    }
+                    // Requests ending together may report out of order: never move back.
+                    bar.set_position(bar.position().max(p.done));
+                    bar.set_message(format!("{} of {}: {}", p.index + 1, p.levels, p.level));
+                    if p.done == p.requests {
+                        bar.println(p.to_string());
+                    }
+                })
+            }
+            Display::Lines => Arc::new(|p: &LevelProgress| {
+                if p.done == p.requests {
+                    println!("{p}");
+                }
+            }),
+        }
+    }
+
+    /// Runs `f` (which prints) with the bar hidden, so its output does not tear the bar.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        match self {
+            Display::Bar(bar) => bar.suspend(f),
+            Display::Lines => f(),
         }
     }
 
