@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::llm::client::{stream_once, Endpoint, Target};
 use crate::llm::error::LlmError;
-use crate::llm::level::{Level, LevelReport, LevelTally};
+use crate::llm::level::{Level, LevelReport, LevelTally, OnCount};
 use crate::llm::progress::{LevelHook, LevelProgress, LevelProgressFn, OnRequest};
 use crate::llm::prompts::{synthetic_prompts, Prompt};
 use crate::llm::report::{BreakPoint, LlmReport, Slo};
@@ -227,7 +227,9 @@ impl LlmBenchmark {
                     requests: bodies.len() as u64,
                 },
             });
-            let tally = Arc::new(LevelTally::reporting_to(hook));
+            let on_count =
+                hook.map(|h| OnCount(Box::new(move |done, errors| h.report(done, errors))));
+            let tally = Arc::new(LevelTally::reporting_to(on_count));
             match *level {
                 Level::Concurrency(n) => closed_loop(&target, &bodies, n, &tally).await,
                 Level::Rate(r) => open_loop(&target, &bodies, r, &tally).await,

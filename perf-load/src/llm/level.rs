@@ -11,7 +11,6 @@ use perf_core::{LatencyHistogram, LatencySummary};
 use serde::{Serialize, Serializer};
 
 use crate::llm::error::RequestError;
-use crate::llm::progress::LevelHook;
 use crate::llm::timing::RequestMetrics;
 
 /// How requests are sent at one level.
@@ -139,7 +138,17 @@ pub(crate) struct LevelTally {
     itl: LatencyHistogram,
     e2el: LatencyHistogram,
     counts: Mutex<Counts>,
-    hook: Option<LevelHook>,
+    hook: Option<OnCount>,
+}
+
+/// Called with the requests counted so far and the errors among them, each time a
+/// request is added (the benchmark's progress report).
+pub(crate) struct OnCount(pub(crate) Box<dyn Fn(u64, u64) + Send + Sync>);
+
+impl fmt::Debug for OnCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnCount(..)")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -157,7 +166,7 @@ struct Counts {
 
 impl LevelTally {
     /// A tally that reports to `hook` each time a request is added.
-    pub(crate) fn reporting_to(hook: Option<LevelHook>) -> Self {
+    pub(crate) fn reporting_to(hook: Option<OnCount>) -> Self {
         LevelTally {
             hook,
             ..LevelTally::default()
@@ -178,7 +187,7 @@ impl LevelTally {
         let (done, errors) = self.count(outcome);
         // Outside the lock: a slow callback must not hold up the other requests' counts.
         if let Some(hook) = &self.hook {
-            hook.report(done, errors);
+            (hook.0)(done, errors);
         }
     }
 
