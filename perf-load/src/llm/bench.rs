@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::llm::client::{stream_once, Endpoint, Target};
 use crate::llm::error::LlmError;
 use crate::llm::level::{Level, LevelReport, LevelTally, OnCount};
-use crate::llm::progress::{LevelHook, LevelProgress, LevelProgressFn, OnRequest};
+use crate::llm::progress::{LevelProgress, LevelProgressFn, OnRequest};
 use crate::llm::prompts::{synthetic_prompts, Prompt};
 use crate::llm::report::{BreakPoint, LlmReport, Slo};
 
@@ -216,19 +216,19 @@ impl LlmBenchmark {
         for (i, level) in self.levels.iter().enumerate() {
             let bodies = Arc::new(self.bodies(i));
             let start = target.clock.now_nanos();
-            let hook = self.on_request.clone().map(|f| LevelHook {
-                f,
-                at: LevelProgress {
+            let on_count = self.on_request.clone().map(|OnRequest(f)| {
+                let at = LevelProgress {
                     level: *level,
                     index: i,
                     levels: self.levels.len(),
                     done: 0,
                     errors: 0,
                     requests: bodies.len() as u64,
-                },
+                };
+                OnCount(Box::new(move |done, errors| {
+                    f(&LevelProgress { done, errors, ..at })
+                }))
             });
-            let on_count =
-                hook.map(|h| OnCount(Box::new(move |done, errors| h.report(done, errors))));
             let tally = Arc::new(LevelTally::reporting_to(on_count));
             match *level {
                 Level::Concurrency(n) => closed_loop(&target, &bodies, n, &tally).await,

@@ -61,20 +61,3 @@ impl fmt::Debug for OnRequest {
         f.write_str("OnRequest(..)")
     }
 }
-
-/// A level's callback and the progress it reports, counts filled in as requests end.
-#[derive(Debug, Clone)]
-pub(crate) struct LevelHook {
-    pub(crate) f: OnRequest,
-    pub(crate) at: LevelProgress,
-}
-
-impl LevelHook {
-    pub(crate) fn report(&self, done: u64, errors: u64) {
-        (self.f.0)(&LevelProgress {
-            done,
-            errors,
-            ..self.at
-        });
-    }
-}
