@@ -137,7 +137,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let target = HttpTarget::new(&url).unwrap();
+    // 64 connections, as oha's `-c 64` below.
+    let target = HttpTarget::new(&url).unwrap().connections(64);
     println!(
         "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
         "subject", "req/s", "p50", "p99", "svc p99", "lag p50", "lag p99", "late", "lost"

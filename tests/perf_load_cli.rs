@@ -201,3 +201,66 @@ fn breakpoint_reports_the_knee_and_exits_1() {
     assert_eq!(v["requests"], 10);
     assert!(v["latency"]["p99_ms"].is_number());
 }
+
+/// A server that answers every request after 20 ms and counts the connections it accepted.
+fn counting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, SeqCst);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(|_req| async {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    (format!("http://{addr}/"), accepted)
+}
+
+#[test]
+fn connections_caps_what_the_server_must_accept() {
+    // 200 req/s of 20 ms each want 4 connections at once; `-c 2` gives 2, so requests wait
+    // for one, and the wait shows in the latency from the intended start.
+    let (url, accepted) = counting_server();
+    let d = dir("connections");
+    let j = d.join("run.json");
+    let (code, out, err) = perf_load(&[
+        "http",
+        &url,
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "-c",
+        "2",
+        "--json",
+        j.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v = json(&j);
+    assert_eq!(v["requests"], 200);
+    assert_eq!(v["ok"], 200);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Two connections serve at most 100 req/s of 20 ms requests: the last of the 200 waits
+    // about a second for its turn.
+    assert!(v["latency"]["max_ms"].as_f64().unwrap() >= 500.0, "{v}");
+}

@@ -1,37 +1,24 @@
-//! [`HttpTarget`]: the HTTP/1.1 request a load run sends, on hyper's pooled client. A
-//! status of 400 or more is an error, counted by its status.
+//! [`HttpTarget`]: the HTTP/1.1 request a load run sends, on a bounded pool of kept-alive
+//! connections (`connections`). A status of 400 or more is an error, counted by its status.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 
+use crate::connections::{Connections, HttpError};
 use crate::error::ConfigError;
 use crate::target::Target;
 
-/// Why one HTTP request failed. Its `Display` text is the kind the report groups by.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HttpError {
-    /// The server answered with a status of 400 or more.
-    #[error("status {0}")]
-    Status(u16),
-    /// Nothing listens at the address (the target went away, or never came up).
-    #[error("connection refused")]
-    Refused,
-    /// Connecting failed for another reason.
-    #[error("connect: {0}")]
-    Connect(String),
-    /// The request or response broke off.
-    #[error("{0}")]
-    Transfer(String),
-}
+/// Connections an [`HttpTarget`] opens at most, unless [`HttpTarget::connections`] says
+/// otherwise: enough that a pool this size is not what limits a run (Little's law: 20,000
+/// req/s at 50 ms each is 1,000 in flight), few enough that a stall cannot make the generator
+/// open connections without end.
+pub const DEFAULT_CONNECTIONS: usize = 1_024;
 
 /// One HTTP request, sent again and again: method, URL, headers, body.
 ///
@@ -47,15 +34,24 @@ pub enum HttpError {
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpTarget {
-    client: Client<HttpConnector, Full<Bytes>>,
+    request: Arc<RequestSpec>,
+    connections: Arc<Connections>,
+}
+
+/// What each request repeats. `path` is the URL's origin form (`/p?q`), what HTTP/1.1 sends
+/// on a connection to the host; the `Host` header carries the rest.
+#[derive(Clone, Debug)]
+struct RequestSpec {
     uri: Uri,
+    path: Uri,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl HttpTarget {
-    /// A `GET` of `url` (`http://host:port/path`; HTTPS is not supported).
+    /// A `GET` of `url` (`http://host:port/path`; HTTPS is not supported), on at most
+    /// [`DEFAULT_CONNECTIONS`] connections.
     pub fn new(url: &str) -> Result<Self, ConfigError> {
         let bad = |why: &str| ConfigError::Url {
             url: url.to_owned(),
@@ -69,70 +65,96 @@ impl HttpTarget {
             Some("https") => return Err(bad("https is not supported; use http://")),
             _ => return Err(bad("the URL must start with http://")),
         }
-        if uri.host().is_none_or(str::is_empty) {
+        let (Some(host), Some(authority)) = (uri.host(), uri.authority()) else {
+            return Err(bad("the URL has no host"));
+        };
+        if host.is_empty() {
             return Err(bad("the URL has no host"));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let addr = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+        let host_header = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| bad("the host is not a valid Host header"))?;
+        let path: Uri = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, host_header);
         Ok(HttpTarget {
-            client,
-            uri,
-            method: Method::GET,
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
+            request: Arc::new(RequestSpec {
+                uri,
+                path,
+                method: Method::GET,
+                headers,
+                body: Bytes::new(),
+            }),
+            connections: Arc::new(Connections::new(addr, DEFAULT_CONNECTIONS)),
         })
+    }
+
+    /// At most `n` connections at once (wrk2's and oha's `-c`; raised to 1 if 0). A request
+    /// that finds all `n` busy waits for one, and that wait counts in its latency, which is
+    /// measured from its intended start. Each connection is kept alive and reused.
+    ///
+    /// ```
+    /// let t = perf_load::HttpTarget::new("http://127.0.0.1:8080/").unwrap().connections(64);
+    /// assert_eq!(t.max_connections(), 64);
+    /// ```
+    pub fn connections(mut self, n: usize) -> Self {
+        let addr = self.connections.addr().to_owned();
+        self.connections = Arc::new(Connections::new(addr, n));
+        self
+    }
+
+    /// The most connections this target opens at once.
+    pub fn max_connections(&self) -> usize {
+        self.connections.limit()
     }
 
     /// The method: `GET`, `POST`, …
     pub fn method(mut self, method: &str) -> Result<Self, ConfigError> {
-        self.method = Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
-            .map_err(|_| ConfigError::Header(format!("method {method}")))?;
+        Arc::make_mut(&mut self.request).method =
+            Method::from_bytes(method.trim().to_ascii_uppercase().as_bytes())
+                .map_err(|_| ConfigError::Header(format!("method {method}")))?;
         Ok(self)
     }
 
-    /// Adds a header written `Name: value` (or `Name:value`).
+    /// Adds a header written `Name: value` (or `Name:value`). A `Host` header replaces the
+    /// one taken from the URL.
     pub fn header(mut self, line: &str) -> Result<Self, ConfigError> {
         let bad = || ConfigError::Header(line.to_owned());
         let (name, value) = line.split_once(':').ok_or_else(bad)?;
         let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
         let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
-        self.headers.append(name, value);
+        let headers = &mut Arc::make_mut(&mut self.request).headers;
+        if name == HOST {
+            headers.insert(name, value);
+        } else {
+            headers.append(name, value);
+        }
         Ok(self)
     }
 
     /// The request body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
+        Arc::make_mut(&mut self.request).body = body.into();
         self
     }
 
     /// The URL requested.
     pub fn url(&self) -> String {
-        self.uri.to_string()
+        self.request.uri.to_string()
     }
 
     /// Sends the request once and reads the whole response; returns the status.
     pub async fn send(&self) -> Result<u16, HttpError> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        let res = self.client.request(req).await.map_err(classify)?;
-        let status = res.status().as_u16();
-        // Reading the body to its end hands the connection back to the pool.
-        res.into_body()
-            .collect()
-            .await
-            .map_err(|e| HttpError::Transfer(format!("reading the body: {e}")))?;
-        if status >= 400 {
-            Err(HttpError::Status(status))
-        } else {
-            Ok(status)
-        }
+        let spec = &*self.request;
+        let mut req = Request::new(Full::new(spec.body.clone()));
+        *req.method_mut() = spec.method.clone();
+        *req.uri_mut() = spec.path.clone();
+        *req.headers_mut() = spec.headers.clone();
+        self.connections.exchange(req).await
     }
 }
 
@@ -146,25 +168,4 @@ impl Target for HttpTarget {
         let this = self.clone();
         Box::pin(async move { this.send().await })
     }
-}
-
-fn classify(e: hyper_util::client::legacy::Error) -> HttpError {
-    if e.is_connect() {
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                    return HttpError::Refused;
-                }
-                return HttpError::Connect(io.kind().to_string());
-            }
-            source = s.source();
-        }
-        return HttpError::Connect(e.to_string());
-    }
-    let mut text = e.to_string();
-    if let Some(s) = std::error::Error::source(&e) {
-        text = format!("{text}: {s}");
-    }
-    HttpError::Transfer(text)
 }

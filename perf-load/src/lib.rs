@@ -18,7 +18,8 @@
 //! * `breakpoint`: [`BreakPoint`] (rate steps) and [`ConcurrencySweep`].
 //! * `hlog`: HdrHistogram interval logs, written and merged.
 //! * `svg` (feature `svg`): latency by percentile and over time.
-//! * `target`: [`Target`], what a run calls; `http`: [`HttpTarget`], a hyper client target.
+//! * `target`: [`Target`], what a run calls; `http`: [`HttpTarget`], a hyper client target,
+//!   and `connections`: the bounded pool of kept-alive connections it sends on.
 //! * [`llm`]: benchmarks of an OpenAI-compatible streaming server (TTFT, ITL, TPOT, E2E).
 //! * [`resources`]: RSS, CPU and GPU of the target while a run goes.
 //!
@@ -38,6 +39,7 @@
 
 mod breakpoint;
 mod closed_loop;
+mod connections;
 mod error;
 mod error_kinds;
 pub mod hlog;
@@ -63,9 +65,10 @@ pub use breakpoint::{
     BreakPoint, BreakPointReport, ConcurrencySweep, SearchOptions, Step, StepFn, DEFAULT_MAX_STEPS,
 };
 pub use closed_loop::ClosedLoop;
+pub use connections::HttpError;
 pub use error::ConfigError;
 pub use error_kinds::{ErrorCount, MAX_KINDS, OTHER_KINDS};
-pub use http::{HttpError, HttpTarget};
+pub use http::{HttpTarget, DEFAULT_CONNECTIONS};
 pub use open_loop::{OpenLoop, DEFAULT_MAX_IN_FLIGHT};
 pub use pacer::Pacer;
 pub use recorder::{Progress, ProgressFn, LATE_AFTER};

@@ -71,6 +71,10 @@ struct RequestArgs {
     /// Requests in flight at most; a request over the cap is dropped and counted.
     #[arg(long, default_value_t = perf::load::DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: usize,
+    /// Connections at most, each kept alive (wrk2's and oha's -c); a request that finds all
+    /// busy waits for one, and the wait counts in its latency.
+    #[arg(long, short = 'c', default_value_t = perf::load::DEFAULT_CONNECTIONS)]
+    connections: usize,
 }
 
 #[derive(Args)]
@@ -202,7 +206,9 @@ impl SloArgs {
 
 impl RequestArgs {
     fn target(&self) -> Result<HttpTarget, Fail> {
-        let mut t = HttpTarget::new(&self.url)?.method(&self.method)?;
+        let mut t = HttpTarget::new(&self.url)?
+            .method(&self.method)?
+            .connections(self.connections);
         for h in &self.headers {
             t = t.header(h)?;
         }
