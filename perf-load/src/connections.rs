@@ -144,7 +144,9 @@ impl Connections {
             .map_err(|_| HttpError::Connect("timed out".into()))?
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => HttpError::Refused,
-                kind => HttpError::Connect(kind.to_string()),
+                // The OS's own words: "Too many open files (os error 24)" says what to do
+                // where the error kind alone ("uncategorized error") would not.
+                _ => HttpError::Connect(e.to_string()),
             })?;
         let _ = tcp.set_nodelay(true);
         let (sender, conn) = http1::handshake(TokioIo::new(tcp))
