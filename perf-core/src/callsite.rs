@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::alloc::{AllocTotals, CallAllocs};
+use crate::alloc::{installed, AllocTotals, CallAllocs};
 use crate::clock;
 use crate::histogram::LatencyHistogram;
 use crate::registry::{function_labels, Family, Registry, Series, Source};
@@ -212,11 +212,10 @@ impl Callsite {
     /// each poll on the thread that runs it.
     #[inline]
     pub fn start_async(&'static self) -> Guard {
-        // The clock first: the flag `per_poll` reads then need not be kept across its call.
         Guard {
             callsite: self,
-            start: clock::now_nanos(),
             allocs: CallAllocs::per_poll(),
+            start: clock::now_nanos(),
         }
     }
 
@@ -386,27 +385,17 @@ impl Guard {
     #[inline]
     fn record(&self, outcome: Outcome) {
         let nanos = clock::now_nanos().saturating_sub(self.start);
-        if self.allocs.counting() {
-            self.record_counted(nanos, outcome);
+        // Read before the timing is recorded: a first record registers the series, which
+        // allocates, and that is not the call's doing.
+        if installed() {
+            let (allocs, bytes) = self.allocs.taken();
+            crate::alloc::bookkeeping(|| {
+                self.callsite.allocs[outcome as usize].add(allocs, bytes);
+                self.callsite.record(nanos, outcome);
+            });
         } else {
             self.callsite.record(nanos, outcome);
         }
-    }
-
-    /// [`record`](Self::record) with [`Counting`](crate::alloc::Counting) installed. Out of
-    /// line and cold, so that `record` calls [`Callsite::record`] once and keeps it inlined:
-    /// called from both branches, it was left out of line, a second call frame on every
-    /// call without `Counting`.
-    #[cold]
-    #[inline(never)]
-    fn record_counted(&self, nanos: u64, outcome: Outcome) {
-        // Read before the timing is recorded: a first record registers the series, which
-        // allocates, and that is not the call's doing.
-        let (allocs, bytes) = self.allocs.taken();
-        crate::alloc::bookkeeping(|| {
-            self.callsite.allocs[outcome as usize].add(allocs, bytes);
-            self.callsite.record(nanos, outcome);
-        });
     }
 }
 

@@ -90,41 +90,6 @@ fn async_calls_are_attributed_per_poll_on_a_multi_thread_runtime() {
     println!("{moved} of {TASKS} calls ran on more than one worker");
 }
 
-/// Allocates 100 bytes in its first poll, 1000 in its second, and unwinds out of that one
-/// (`resume_unwind`: no panic hook, whose allocations would vary).
-#[perf_core::timed]
-async fn unwinds_in_its_second_poll() {
-    let held = black_box(vec![0u8; 100]);
-    YieldOnce(false).await;
-    let more = black_box(vec![0u8; 1000]);
-    if black_box(true) {
-        std::panic::resume_unwind(Box::new(()));
-    }
-    drop((held, more));
-}
-
-#[test]
-fn a_poll_that_unwinds_counts_what_it_allocated_before_the_call_ends_on_another_thread() {
-    let mut call = Box::pin(unwinds_in_its_second_poll());
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    assert!(call.as_mut().poll(&mut cx).is_pending());
-    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = call.as_mut().poll(&mut cx);
-    }));
-    assert!(unwound.is_err());
-    // Dropped (cancelled) on a thread whose counters are not the unwound poll's: the
-    // poll was closed while it unwound, so the call's counts do not depend on them.
-    std::thread::spawn(move || drop(call)).join().unwrap();
-    let row = perf_core::report()
-        .row("unwinds_in_its_second_poll")
-        .unwrap()
-        .allocations
-        .unwrap();
-    // The two Vecs, and what the unwinding itself allocates (its exception object).
-    assert!((2..=4).contains(&row.allocs), "{row:?}");
-    assert!((1100..=1100 + 512).contains(&row.bytes), "{row:?}");
-}
-
 #[test]
 fn count_async_follows_the_future_across_workers() {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -19,17 +19,12 @@ use super::slot::{self, installed};
 /// so [`PerPoll`] adds each poll's difference, measured on the poll's own thread.
 /// Atomics with plain loads and stores, not `Cell`s: a future holding `&CallAllocs`
 /// across an `.await` must stay `Send`. Only one poll at a time writes them.
-///
-/// Whether [`Counting`](super::Counting) is installed is read once, when the call starts,
-/// and carried here: a poll or the call's end tests this flag, not the global one.
 #[derive(Debug)]
 pub struct CallAllocs {
     allocs: AtomicU64,
     bytes: AtomicU64,
     /// The atomics hold sums (per poll, or zero), not a mark of the thread's counters.
     summed: bool,
-    /// `Counting` was installed when the call started: its polls and its end count.
-    counting: bool,
 }
 
 impl CallAllocs {
@@ -39,8 +34,7 @@ impl CallAllocs {
     pub fn sync() -> Self {
         // Not installed yet: the sums stay zero rather than later reading a whole
         // thread's counts as this call's.
-        let counting = installed();
-        let (allocs, bytes, summed) = if counting {
+        let (allocs, bytes, summed) = if installed() {
             let (a, b) = mark();
             (a, b, false)
         } else {
@@ -50,27 +44,17 @@ impl CallAllocs {
             allocs: AtomicU64::new(allocs),
             bytes: AtomicU64::new(bytes),
             summed,
-            counting,
         }
     }
 
-    /// Starts a sum of per-poll counts, filled in by [`PerPoll`] if
-    /// [`Counting`](super::Counting) is installed now.
+    /// Starts a sum of per-poll counts, filled in by [`PerPoll`].
     #[inline(always)]
-    pub fn per_poll() -> Self {
+    pub const fn per_poll() -> Self {
         CallAllocs {
             allocs: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             summed: true,
-            counting: installed(),
         }
-    }
-
-    /// Whether the call counts its allocations: [`Counting`](super::Counting) was installed
-    /// when it started.
-    #[inline(always)]
-    pub fn counting(&self) -> bool {
-        self.counting
     }
 
     /// Allocations and bytes allocated since [`sync`](Self::sync) on this thread, or the
@@ -86,21 +70,12 @@ impl CallAllocs {
         }
     }
 
-    /// Opens or closes one poll on this thread: `x = mark - x` for both counts. Opening
-    /// turns the sums `s` into `m1 - s`, closing turns that into `m2 - m1 + s`, the sums with
-    /// the poll added. Nothing reads the counts while a poll is open: the call's end comes
-    /// after its last poll has closed (see [`PerPoll`]).
-    ///
-    /// Out of line and cold: inlined, the thread-local reads took registers that every poll
-    /// of every timed future saved and restored, `Counting` installed or not.
-    #[cold]
-    #[inline(never)]
-    fn open_or_close_poll(&self) {
-        let (a, b) = mark();
+    #[inline(always)]
+    fn add(&self, allocs: u64, bytes: u64) {
         self.allocs
-            .store(a.wrapping_sub(self.allocs.load(Relaxed)), Relaxed);
+            .store(self.allocs.load(Relaxed).wrapping_add(allocs), Relaxed);
         self.bytes
-            .store(b.wrapping_sub(self.bytes.load(Relaxed)), Relaxed);
+            .store(self.bytes.load(Relaxed).wrapping_add(bytes), Relaxed);
     }
 }
 
@@ -111,25 +86,18 @@ fn mark() -> (u64, u64) {
 }
 
 /// Wraps an async call's work: each poll's allocations, measured on the thread that ran
-/// the poll, are added to the call's [`CallAllocs`], also those of a poll that unwinds.
-/// Without [`Counting`](super::Counting) (when the call started), a poll costs two tests
-/// of a field of the wrapper, never taken.
+/// the poll, are added to the call's [`CallAllocs`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct PerPoll<'a, F> {
-    /// `None` if the call does not count ([`CallAllocs::counting`]).
-    call: Option<&'a CallAllocs>,
+    call: &'a CallAllocs,
     fut: F,
 }
 
 impl<'a, F> PerPoll<'a, F> {
-    /// Counts `fut`'s polls into `call`, if `call` counts.
-    #[inline(always)]
+    /// Counts `fut`'s polls into `call`.
     pub fn new(call: &'a CallAllocs, fut: F) -> Self {
-        PerPoll {
-            call: call.counting.then_some(call),
-            fut,
-        }
+        PerPoll { call, fut }
     }
 }
 
@@ -140,31 +108,15 @@ impl<F: Future> Future for PerPoll<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `fut` is structurally pinned: never moved, and `PerPoll` has no `Drop`.
         let this = unsafe { self.get_unchecked_mut() };
-        // The wrapper's own field, not the global flag: an atomic load between the stores
-        // that build the work's future and its first poll kept the optimiser from folding
-        // them. Counting is two out-of-line calls around the one inlined poll of the work,
-        // not a second copy of that poll: a work ready at its first poll is still seen to
-        // be, and the poll keeps the registers of a bare `.await`.
-        if let Some(call) = this.call {
-            call.open_or_close_poll();
+        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        if !installed() {
+            return fut.poll(cx);
         }
-        let _close = ClosePoll(&this.call);
-        unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx)
-    }
-}
-
-/// Closes the poll [`PerPoll`] opened, also when the poll unwinds: the counts are the sums
-/// again before anything else (the call's guard, dropped with the future, maybe on another
-/// thread) reads them. A poll that panics counts what it allocated until then, as a sync
-/// call that panics does.
-struct ClosePoll<'p, 'a>(&'p Option<&'a CallAllocs>);
-
-impl Drop for ClosePoll<'_, '_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if let Some(call) = self.0 {
-            call.open_or_close_poll();
-        }
+        let (a, b) = mark();
+        let poll = fut.poll(cx);
+        let (a2, b2) = mark();
+        this.call.add(a2.wrapping_sub(a), b2.wrapping_sub(b));
+        poll
     }
 }
 
