@@ -65,13 +65,14 @@ impl HttpTarget {
             Some("https") => return Err(bad("https is not supported; use http://")),
             _ => return Err(bad("the URL must start with http://")),
         }
-        let (Some(host), Some(authority)) = (uri.host(), uri.authority()) else {
+        let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
             return Err(bad("the URL has no host"));
         };
-        if host.is_empty() {
-            return Err(bad("the URL has no host"));
-        }
-        let addr = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+        let addr = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
         let host_header = HeaderValue::from_str(authority.as_str())
             .map_err(|_| bad("the host is not a valid Host header"))?;
         let path: Uri = uri
