@@ -8,8 +8,9 @@
 //!
 //! * `error`: [`ConfigError`], what is wrong with a load test's settings.
 //! * `schedule`: [`Schedule`], when an open-loop run starts each request.
-//! * `pacer`: [`Pacer`], how the generator waits for those instants; `pacing_thread`: the
-//!   precise pacer's own thread on a multi-threaded runtime.
+//! * `pacer`: [`Pacer`], how the generator waits for those instants; `timer_fd` (Linux): the
+//!   nanosecond sleep the precise pacer awaits on a multi-threaded runtime; `pacing_thread`:
+//!   its own thread there instead, elsewhere.
 //! * `open_loop` / `closed_loop`: [`OpenLoop`] and [`ClosedLoop`], the two executors, and
 //!   `run_options`: [`RunOptions`], what they share.
 //! * `recorder`, `timeline`, `error_kinds`: what each request records into while a run goes.
@@ -60,6 +61,8 @@ mod summary;
 pub mod svg;
 mod target;
 mod timeline;
+#[cfg(target_os = "linux")]
+mod timer_fd;
 
 pub use breakpoint::{
     BreakPoint, BreakPointReport, ConcurrencySweep, SearchOptions, Step, StepFn, DEFAULT_MAX_STEPS,

@@ -1,6 +1,7 @@
 //! [`OpenLoop`]: requests start at the schedule's instants whether or not earlier ones have
 //! finished, so a stalled target shows up in the latency instead of slowing the load down.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use crate::report::{Mode, Report, RunShape};
 use crate::run_options::{call, RunOptions, Ticker};
 use crate::schedule::Schedule;
 use crate::target::Target;
+#[cfg(target_os = "linux")]
+use crate::timer_fd::TimerFd;
 
 /// Requests in flight at most, unless [`OpenLoop::max_in_flight`] says otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
@@ -28,9 +31,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
 /// delayed; one that starts more than 1 ms late is counted as `late` and its lag recorded.
 ///
 /// The target is any closure returning a future of `Result<T, E>`; an `Err` is counted by
-/// its `Display` text. Runs on the caller's tokio runtime; on a multi-threaded one the
-/// precise [`Pacer`] paces from a thread of its own, so the requests it starts cannot delay
-/// the next start.
+/// its `Display` text. Runs on the caller's tokio runtime, which needs its time driver
+/// and, on Linux, its I/O driver (`enable_all`, as `#[tokio::main]` and `Runtime::new`
+/// set up). On a multi-threaded runtime the precise [`Pacer`] sleeps on the OS's
+/// nanosecond timer (a timerfd on Linux, a thread of its own elsewhere) rather than
+/// tokio's millisecond one.
 ///
 /// ```
 /// use std::time::Duration;
@@ -115,7 +120,7 @@ impl OpenLoop {
         let threaded = self.pacer == Pacer::Precise
             && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
         let mut ticker = if threaded {
-            self.pace_on_a_thread(&rec, target).await
+            self.pace_precisely(&rec, target).await
         } else {
             self.pace_in_a_task(&rec, target).await
         };
@@ -136,9 +141,68 @@ impl OpenLoop {
         )
     }
 
-    /// The precise pacer on a multi-threaded runtime: a blocking-pool thread sleeps with the
-    /// OS timer and spawns each request onto the runtime (tokio's clock cannot be paused
-    /// there, so the OS clock is the run's clock).
+    /// The precise pacer on a multi-threaded runtime: on Linux a task on the workers that
+    /// sleeps on a timerfd, elsewhere (or with no file descriptor left) a thread of its own.
+    async fn pace_precisely(&self, rec: &Arc<Recorder>, target: Arc<impl Target>) -> Ticker {
+        #[cfg(target_os = "linux")]
+        if let Ok(timer) = TimerFd::new() {
+            return self.pace_on_a_timer_fd(timer, rec, target).await;
+        }
+        self.pace_on_a_thread(rec, target).await
+    }
+
+    /// A task on the workers sleeps on a timerfd until each instant and, on each wake, starts
+    /// every request already due. The epoll wake that runs it is the only OS wake between
+    /// an instant and its request's first poll: the requests go to this worker's own queue
+    /// (the next one to run), where a pacing thread's would wait for a worker to wake.
+    #[cfg(target_os = "linux")]
+    async fn pace_on_a_timer_fd(
+        &self,
+        timer: TimerFd,
+        rec: &Arc<Recorder>,
+        target: Arc<impl Target>,
+    ) -> Ticker {
+        let (this, rec2) = (self.clone(), Arc::clone(rec));
+        self.generate(rec, async move {
+            let mut ticker = this.ticker(&rec2);
+            let mut instants = this.schedule.instants().map(|o| rec2.start + o).peekable();
+            let mut timer = Some(timer);
+            let mut behind = 0u32;
+            while let Some(&next) = instants.peek() {
+                if next > Instant::now() {
+                    behind = 0;
+                    // A timerfd that fails (it does not, short of a kernel bug) leaves the
+                    // rest of the run to the yielding pacer.
+                    let slept = match timer.as_mut() {
+                        Some(t) => t.sleep_until(next).await.is_ok(),
+                        None => false,
+                    };
+                    if !slept {
+                        timer = None;
+                        this.pacer.wait_until(next).await;
+                    }
+                } else {
+                    // Behind schedule nothing is awaited: yielding now and then lets the
+                    // requests already started run on this worker too.
+                    behind += 1;
+                    if behind % 32 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                let now = Instant::now();
+                while let Some(intended) = instants.next_if(|&at| at <= now) {
+                    ticker.maybe(&rec2);
+                    this.start(&rec2, &target, intended);
+                }
+            }
+            ticker
+        })
+        .await
+    }
+
+    /// The precise pacer on a multi-threaded runtime off Linux (or with no timerfd to be
+    /// had): a blocking-pool thread sleeps with the OS timer and spawns each request onto the
+    /// runtime (tokio's clock cannot be paused there, so the OS clock is the run's clock).
     async fn pace_on_a_thread(&self, rec: &Arc<Recorder>, target: Arc<impl Target>) -> Ticker {
         let stop = Arc::new(AtomicBool::new(false));
         let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
@@ -161,7 +225,7 @@ impl OpenLoop {
     /// generator is a task that waits with the pacer between requests.
     async fn pace_in_a_task(&self, rec: &Arc<Recorder>, target: Arc<impl Target>) -> Ticker {
         let (this, rec2) = (self.clone(), Arc::clone(rec));
-        let generator = tokio::spawn(async move {
+        self.generate(rec, async move {
             let mut ticker = this.ticker(&rec2);
             for (n, offset) in this.schedule.instants().enumerate() {
                 let intended = rec2.start + offset;
@@ -175,7 +239,17 @@ impl OpenLoop {
                 this.start(&rec2, &target, intended);
             }
             ticker
-        });
+        })
+        .await
+    }
+
+    /// Runs `generator` as a task of its own, aborted if the run's future is dropped first.
+    async fn generate(
+        &self,
+        rec: &Recorder,
+        generator: impl Future<Output = Ticker> + Send + 'static,
+    ) -> Ticker {
+        let generator = tokio::spawn(generator);
         let abort = AbortOnDrop(generator.abort_handle());
         // A generator that panicked (a bug) still leaves what it recorded to report.
         let ticker = generator.await.unwrap_or_else(|_| self.ticker(rec));

@@ -2,9 +2,10 @@
 //!
 //! Tokio's timer fires on whole milliseconds, rounded up, so sleeping until an instant
 //! starts the request up to a millisecond late: at 20,000 req/s every request would count
-//! as late. On a multi-threaded runtime the precise pacer runs on a thread of its own
-//! (`pacing_thread`); on a current-thread runtime it sleeps until shortly before the instant
-//! and yields until it comes.
+//! as late. On a multi-threaded runtime the precise pacer sleeps on the OS's nanosecond
+//! timer: a timerfd that the runtime's I/O driver waits on, on Linux (`timer_fd`), a thread
+//! of its own elsewhere (`pacing_thread`). On a current-thread runtime it sleeps until
+//! shortly before the instant and yields until it comes.
 
 use std::time::Duration;
 
@@ -25,10 +26,11 @@ const FROZEN_YIELDS: u32 = 64;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Pacer {
-    /// On a multi-threaded runtime: a thread of its own sleeps with the OS timer and, on each
-    /// wake, starts every request already due, so starts are tens of microseconds late at
-    /// most and the requests in flight cannot delay the generator. On a current-thread
-    /// runtime: sleep until 1 ms before the instant, then yield to the runtime until it comes.
+    /// On a multi-threaded runtime: sleep on the OS's nanosecond timer (a timerfd awaited on
+    /// the runtime's workers on Linux, a thread of its own elsewhere) and, on each wake,
+    /// start every request already due, so starts are tens of microseconds late, not up to
+    /// a millisecond. On a current-thread runtime: sleep until 1 ms before the instant, then
+    /// yield to the runtime until it comes.
     #[default]
     Precise,
     /// Sleep on tokio's millisecond timer only: lighter, up to ~1 ms late.
