@@ -158,7 +158,7 @@ impl OpenLoop {
     #[cfg(target_os = "linux")]
     async fn pace_on_a_timer_fd(
         &self,
-        timer: TimerFd,
+        mut timer: TimerFd,
         rec: &Arc<Recorder>,
         target: Arc<impl Target>,
     ) -> Ticker {
@@ -166,19 +166,13 @@ impl OpenLoop {
         self.generate(rec, async move {
             let mut ticker = this.ticker(&rec2);
             let mut instants = this.schedule.instants().map(|o| rec2.start + o).peekable();
-            let mut timer = Some(timer);
             let mut behind = 0u32;
             while let Some(&next) = instants.peek() {
                 if next > Instant::now() {
                     behind = 0;
-                    // A timerfd that fails (it does not, short of a kernel bug) leaves the
-                    // rest of the run to the yielding pacer.
-                    let slept = match timer.as_mut() {
-                        Some(t) => t.sleep_until(next).await.is_ok(),
-                        None => false,
-                    };
-                    if !slept {
-                        timer = None;
+                    // A timerfd that fails (it does not, short of a kernel bug): the
+                    // yielding pacer waits instead.
+                    if timer.sleep_until(next).await.is_err() {
                         this.pacer.wait_until(next).await;
                     }
                 } else {
