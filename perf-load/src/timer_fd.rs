@@ -76,6 +76,10 @@ impl TimerFd {
                 )
             };
             if n == 8 {
+                // The one-shot timer is spent: until it is armed again the fd cannot be
+                // readable, so the next sleep waits for epoll instead of first making a
+                // read that fails with EAGAIN.
+                guard.clear_ready();
                 return Ok(());
             }
             let err = io::Error::last_os_error();
