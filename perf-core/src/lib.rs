@@ -132,7 +132,7 @@ pub fn histogram(
 /// What generated code (`#[timed]`, `#[llm_call]`) names. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callsite::{Callsite, Guard, Outcome};
+    pub use crate::callsite::{Callsite, Guard, Outcome, TimedCall};
     pub use tracing;
 
     /// Starts timing one call of `callsite`.
@@ -141,16 +141,15 @@ pub mod __private {
         callsite.start()
     }
 
-    /// Starts timing one async call of `callsite`, whose allocations [`per_poll`] counts.
+    /// Times one async call of `callsite`: `fut` is its work, `outcome` names how its
+    /// output ended.
     #[inline(always)]
-    pub fn start_async(callsite: &'static Callsite) -> Guard {
-        callsite.start_async()
-    }
-
-    /// Wraps an async call's work so each poll's allocations count toward `guard`'s call.
-    #[inline(always)]
-    pub fn per_poll<F>(guard: &Guard, fut: F) -> crate::alloc::PerPoll<'_, F> {
-        crate::alloc::PerPoll::new(guard.allocs(), fut)
+    pub fn timed_call<F, O>(callsite: &'static Callsite, fut: F, outcome: O) -> TimedCall<F, O>
+    where
+        F: std::future::Future,
+        O: FnOnce(&F::Output) -> Outcome,
+    {
+        callsite.call(fut, outcome)
     }
 
     /// Calls `f` once. The `FnOnce` bound makes a closure wrapping a fn body `FnOnce`, so

@@ -96,6 +96,48 @@ fn a_panic_inside_the_future_is_recorded_and_goes_on() {
     assert_eq!(count("async_panics", "cancelled"), 0);
 }
 
+fn is_empty(v: &[u8]) -> bool {
+    v.is_empty()
+}
+
+#[timed(error_if = is_empty)]
+async fn async_error_if(n: usize) -> Vec<u8> {
+    tokio::task::yield_now().await;
+    vec![7; n]
+}
+
+#[test]
+fn error_if_flags_what_an_async_fn_returned() {
+    let rt = runtime();
+    assert_eq!(rt.block_on(async_error_if(0)), Vec::<u8>::new());
+    assert_eq!(rt.block_on(async_error_if(2)), vec![7, 7]);
+    assert_eq!(rt.block_on(async_error_if(0)), Vec::<u8>::new());
+    assert_eq!(count("async_error_if", "error"), 2);
+    assert_eq!(count("async_error_if", "ok"), 1);
+}
+
+fn refuses_to_judge(_: &u32) -> bool {
+    panic!("predicate failed");
+}
+
+#[timed(error_if = refuses_to_judge)]
+async fn async_predicate_panics() -> u32 {
+    tokio::task::yield_now().await;
+    5
+}
+
+#[test]
+fn a_panic_in_the_error_if_predicate_is_recorded_as_a_panic() {
+    let rt = runtime();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async_predicate_panics())
+    }));
+    assert!(r.is_err());
+    assert_eq!(count("async_predicate_panics", "panic"), 1);
+    assert_eq!(count("async_predicate_panics", "ok"), 0);
+    assert_eq!(count("async_predicate_panics", "cancelled"), 0);
+}
+
 /// Polls `fut` by hand: the time between building the future and its first poll must not
 /// be counted.
 #[test]

@@ -1,123 +1,67 @@
-//! What `#[timed]` records about allocations: [`CallAllocs`], one call's count so far, the
-//! [`PerPoll`] wrapper that counts an async call poll by poll, and [`AllocTotals`], a
-//! callsite's sums per outcome.
+//! What `#[timed]` records about allocations: [`CallAllocs`], one sync call's count so far,
+//! and [`AllocTotals`], a callsite's sums per outcome. (An async call counts its own, poll
+//! by poll: see [`TimedCall`](crate::callsite::TimedCall).)
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
-use std::task::{Context, Poll};
 
 use thread_local::ThreadLocal;
 
 use super::slot::{self, installed};
 
-/// One timed call's allocations (count and bytes allocated, callees included).
-///
-/// A sync call marks the thread's counters at its start and reads the difference at its
-/// end, on the same thread. An async call cannot (its polls may run on different workers),
-/// so [`PerPoll`] adds each poll's difference, measured on the poll's own thread.
-/// Atomics with plain loads and stores, not `Cell`s: a future holding `&CallAllocs`
-/// across an `.await` must stay `Send`. Only one poll at a time writes them.
+/// One sync timed call's allocations (count and bytes allocated, callees included): a
+/// mark of the thread's counters at the call's start, read back as a difference at its
+/// end, on the same thread.
 #[derive(Debug)]
 pub struct CallAllocs {
-    allocs: AtomicU64,
-    bytes: AtomicU64,
-    /// The atomics hold sums (per poll, or zero), not a mark of the thread's counters.
-    summed: bool,
+    allocs: u64,
+    bytes: u64,
+    /// Not installed at the start: nothing was marked and the call counts zero.
+    unmarked: bool,
 }
 
 impl CallAllocs {
-    /// Marks the thread's counters now (zeros when [`Counting`](super::Counting) is not
-    /// installed: nothing is read then).
+    /// Marks the thread's counters now (nothing is read when [`Counting`](super::Counting)
+    /// is not installed).
     #[inline(always)]
     pub fn sync() -> Self {
-        // Not installed yet: the sums stay zero rather than later reading a whole
-        // thread's counts as this call's.
-        let (allocs, bytes, summed) = if installed() {
-            let (a, b) = mark();
-            (a, b, false)
+        // Not installed yet: the call counts zero rather than later reading a whole
+        // thread's counts as its own.
+        if installed() {
+            let (allocs, bytes) = mark();
+            CallAllocs {
+                allocs,
+                bytes,
+                unmarked: false,
+            }
         } else {
-            (0, 0, true)
-        };
-        CallAllocs {
-            allocs: AtomicU64::new(allocs),
-            bytes: AtomicU64::new(bytes),
-            summed,
+            CallAllocs {
+                allocs: 0,
+                bytes: 0,
+                unmarked: true,
+            }
         }
     }
 
-    /// Starts a sum of per-poll counts, filled in by [`PerPoll`].
-    #[inline(always)]
-    pub const fn per_poll() -> Self {
-        CallAllocs {
-            allocs: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            summed: true,
-        }
-    }
-
-    /// Allocations and bytes allocated since [`sync`](Self::sync) on this thread, or the
-    /// per-poll sums.
+    /// Allocations and bytes allocated on this thread since [`sync`](Self::sync).
     #[inline(always)]
     pub fn taken(&self) -> (u64, u64) {
-        let (a, b) = (self.allocs.load(Relaxed), self.bytes.load(Relaxed));
-        if self.summed {
-            (a, b)
+        if self.unmarked {
+            (0, 0)
         } else {
             let (now_a, now_b) = mark();
-            (now_a.wrapping_sub(a), now_b.wrapping_sub(b))
+            (
+                now_a.wrapping_sub(self.allocs),
+                now_b.wrapping_sub(self.bytes),
+            )
         }
-    }
-
-    #[inline(always)]
-    fn add(&self, allocs: u64, bytes: u64) {
-        self.allocs
-            .store(self.allocs.load(Relaxed).wrapping_add(allocs), Relaxed);
-        self.bytes
-            .store(self.bytes.load(Relaxed).wrapping_add(bytes), Relaxed);
     }
 }
 
 /// This thread's allocation count and bytes allocated.
 #[inline(always)]
-fn mark() -> (u64, u64) {
+pub(crate) fn mark() -> (u64, u64) {
     slot::mine().user_mark()
-}
-
-/// Wraps an async call's work: each poll's allocations, measured on the thread that ran
-/// the poll, are added to the call's [`CallAllocs`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct PerPoll<'a, F> {
-    call: &'a CallAllocs,
-    fut: F,
-}
-
-impl<'a, F> PerPoll<'a, F> {
-    /// Counts `fut`'s polls into `call`.
-    pub fn new(call: &'a CallAllocs, fut: F) -> Self {
-        PerPoll { call, fut }
-    }
-}
-
-impl<F: Future> Future for PerPoll<'_, F> {
-    type Output = F::Output;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `fut` is structurally pinned: never moved, and `PerPoll` has no `Drop`.
-        let this = unsafe { self.get_unchecked_mut() };
-        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
-        if !installed() {
-            return fut.poll(cx);
-        }
-        let (a, b) = mark();
-        let poll = fut.poll(cx);
-        let (a2, b2) = mark();
-        this.call.add(a2.wrapping_sub(a), b2.wrapping_sub(b));
-        poll
-    }
 }
 
 /// One thread's sums, written only by that thread.

@@ -36,7 +36,8 @@ mod stats;
 #[doc(hidden)]
 pub use assert::__assert;
 pub use assert::{AllocClause, AllocCmp, AllocLimit, AllocStat};
-pub use call::{AllocTotals, CallAllocs, PerPoll};
+pub(crate) use call::mark;
+pub use call::{AllocTotals, CallAllocs};
 pub use counting::Counting;
 #[doc(hidden)]
 pub use growth::__assert_no_growth;

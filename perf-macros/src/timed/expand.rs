@@ -367,8 +367,9 @@ impl Gen {
         }
     }
 
-    /// `{ start; let ret = per_poll(<capture> { body }).await; finish; ret }`, the body of
-    /// a future: its allocations are counted poll by poll, each on the thread that ran it.
+    /// `{ timed_call(<capture> { body }, |ret| outcome).await }`, the body of a future: the
+    /// call is timed, and its allocations counted poll by poll, by the `TimedCall` future
+    /// around its work.
     fn timed_future_body(
         &self,
         out: Option<&Type>,
@@ -376,18 +377,50 @@ impl Gen {
         block: &Block,
     ) -> TokenStream {
         let krate = &self.krate;
-        let finish = self.finish();
+        let outcome = self.outcome_fn(out);
         let stmts = &block.stmts;
-        let (annotation, fake_return) = pin_return_type(out);
+        let (_, fake_return) = pin_return_type(out);
         quote! {{
-            let __perf_guard = #krate::__private::start_async(&__PERF_CALLSITE);
-            let __perf_ret #annotation = #krate::__private::per_poll(&__perf_guard, #capture {
-                #fake_return
-                #(#stmts)*
-            }).await;
-            #finish
-            __perf_ret
+            #krate::__private::timed_call(
+                &__PERF_CALLSITE,
+                #capture {
+                    #fake_return
+                    #(#stmts)*
+                },
+                #outcome,
+            ).await
         }}
+    }
+
+    /// The closure that gives an async call's outcome from a reference to its output: the
+    /// `error_if` predicate, or `Error` for an `Err`.
+    fn outcome_fn(&self, out: Option<&Type>) -> TokenStream {
+        let krate = &self.krate;
+        let param = match out {
+            Some(ty) if !contains_impl_trait(ty) => quote!(__perf_ret: &#ty),
+            _ => quote!(__perf_ret),
+        };
+        let outcome = match &self.args.error_if {
+            Some(pred) => {
+                // Spanned so a predicate of the wrong type is reported at the predicate.
+                let call = quote_spanned!(pred.span()=> #pred(__perf_ret));
+                quote! {
+                    if #call {
+                        #krate::__private::Outcome::Error
+                    } else {
+                        #krate::__private::Outcome::Ok
+                    }
+                }
+            }
+            None => quote! {
+                #[allow(unused_imports)]
+                use #krate::__private::{OkOutcome as _, ResultOutcome as _};
+                __perf_ret.__perf_outcome()
+            },
+        };
+        quote! {
+            |#param| -> #krate::__private::Outcome { #outcome }
+        }
     }
 }
 
