@@ -1,6 +1,7 @@
 //! `#[timed]` on async code: `async fn`, fns returning `impl Future`, `#[async_trait]`
-//! methods. The guard lives inside the future: it starts at the first poll, records
-//! `cancelled` when the future is dropped mid-way, and nothing when it is never polled.
+//! methods. The timing lives inside the future: it starts at the first poll, records
+//! `cancelled` when the future is dropped mid-way, `panic` when it unwinds (the `error_if`
+//! predicate's own panic included), and nothing when it is never polled.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,6 +1,7 @@
-//! Code generation of `#[timed]`: a `static` callsite per fn, a guard started on entry and
-//! finished with the call's outcome, and the fn's shape (sync, `async fn`, a returned
-//! `async` block, `-> !`) kept as the user wrote it.
+//! Code generation of `#[timed]`: a `static` callsite per fn; a guard started on entry and
+//! finished with the call's outcome, or for async work a `TimedCall` future around it; and
+//! the fn's shape (sync, `async fn`, a returned `async` block, `-> !`) kept as the user
+//! wrote it.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -315,9 +316,9 @@ impl Gen {
         }}
     }
 
-    /// `async fn`: its body already runs at the first poll, so the guard starts there and
-    /// lives in the future; the body runs as an inner `async` block so `return` and `?`
-    /// keep their meaning.
+    /// `async fn`: its body already runs at the first poll, so the `TimedCall` is built
+    /// there and lives in the future; the body runs as an inner `async` block so `return`
+    /// and `?` keep their meaning.
     fn async_fn(&self, output: &ReturnType, block: &Block) -> TokenStream {
         let out = match output {
             ReturnType::Default => Some(syn::parse_quote!(())),
