@@ -243,29 +243,8 @@ impl Callsite {
         });
     }
 
-    /// Records an async call dropped before its work completed, which started at `start`
-    /// and allocated `allocs` times, `bytes` in all: `panic` if the thread is unwinding,
-    /// else `cancelled`. Not generic, so each timed async fn does not carry its own copy.
-    #[cold]
-    #[inline(never)]
-    fn record_unfinished(&'static self, start: u64, allocs: u64, bytes: u64) {
-        let outcome = if std::thread::panicking() {
-            Outcome::Panic
-        } else {
-            Outcome::Cancelled
-        };
-        let nanos = clock::now_nanos().saturating_sub(start);
-        if installed() {
-            self.record_allocating(nanos, outcome, allocs, bytes);
-        } else {
-            self.record(nanos, outcome);
-        }
-    }
-
-    /// Records a call that took `nanos` with `outcome`. Always inlined: a timed fn's hot
-    /// path then makes no call of its own into perf-core (see BENCHMARKS.md, "Async
-    /// `#[timed]` as one `TimedCall` future").
-    #[inline(always)]
+    /// Records a call that took `nanos` with `outcome`.
+    #[inline]
     pub fn record(&'static self, nanos: u64, outcome: Outcome) {
         let i = outcome as usize;
         if !self.registered[i].load(Relaxed) {
@@ -545,10 +524,21 @@ impl<F, O> TimedCall<F, O> {
     }
 
     /// Records a call dropped before its work completed.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn unfinished(&self) {
-        self.callsite
-            .record_unfinished(self.start, self.allocs, self.bytes);
+        let outcome = if std::thread::panicking() {
+            Outcome::Panic
+        } else {
+            Outcome::Cancelled
+        };
+        let nanos = clock::now_nanos().saturating_sub(self.start);
+        if installed() {
+            self.callsite
+                .record_allocating(nanos, outcome, self.allocs, self.bytes);
+        } else {
+            self.callsite.record(nanos, outcome);
+        }
     }
 }
 
